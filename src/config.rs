@@ -1,0 +1,395 @@
+//! The daemon's configuration: strict TOML, validated before anything starts.
+//!
+//! Every table denies unknown fields, so a typo is an error with its location rather
+//! than a silently ignored setting. `validate` adds the checks serde cannot do (names
+//! that must exist, patterns, step syntax) and reports *all* problems at once.
+
+use crate::core::apps::CallerStep;
+use crate::core::router::Pattern;
+use crate::dsp::g711::Law;
+use crate::dsp::zone;
+use crate::signalling::analog::{FxoProfile, FxsProfile};
+use crate::signalling::em::EmProfile;
+use crate::signalling::Cause;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The embedded default configuration `trunkd demo` runs on.
+pub const DEMO_CONFIG: &str = include_str!("../examples/demo.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub general: General,
+    #[serde(default, rename = "span")]
+    pub spans: Vec<SpanConfig>,
+    #[serde(default, rename = "line")]
+    pub lines: Vec<LineConfig>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    #[serde(default)]
+    pub sim: SimConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct General {
+    /// Recordings, messages and (later) the database live here.
+    pub data_dir: PathBuf,
+    /// Unix socket `trunkd ctl` talks to.
+    pub control_socket: PathBuf,
+    /// Prompt directory; relative prompt paths resolve against it. Default: `<data_dir>/prompts`.
+    pub prompts_dir: Option<PathBuf>,
+    /// Default tone zone for spans and lines that do not name one.
+    pub zone: String,
+    /// Default companding law.
+    pub law: Law,
+    /// How long a graceful shutdown waits for calls to clear after hanging them up.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            data_dir: "/var/lib/trunkd".into(),
+            control_socket: "/run/trunkd/trunkd.ctl".into(),
+            prompts_dir: None,
+            zone: "cn".into(),
+            law: Law::Alaw,
+            shutdown_grace_ms: 5000,
+        }
+    }
+}
+
+impl General {
+    pub fn prompts_dir(&self) -> PathBuf {
+        self.prompts_dir.clone().unwrap_or_else(|| self.data_dir.join("prompts"))
+    }
+}
+
+/// Which backend provides a span or line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// The simulated physical layer (with a simulated far end).
+    Sim,
+    /// A DAHDI card.
+    Dahdi,
+}
+
+/// The signalling an E1 span runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpanSignalling {
+    /// E&M over CAS (immediate or wink start), DTMF addressing.
+    Em,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpanConfig {
+    pub name: String,
+    pub backend: BackendKind,
+    pub signalling: SpanSignalling,
+    /// Tone zone (default: `general.zone`).
+    pub zone: Option<String>,
+    pub law: Option<Law>,
+    #[serde(default)]
+    pub em: EmProfile,
+}
+
+/// Which side of an analog line trunkd plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineKind {
+    /// trunkd drives telephones (it is the exchange).
+    Fxs,
+    /// trunkd faces a central office line (it behaves like a telephone).
+    Fxo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    pub name: String,
+    pub backend: BackendKind,
+    pub kind: LineKind,
+    /// Number of ports in this group.
+    #[serde(default = "one")]
+    pub ports: u16,
+    pub zone: Option<String>,
+    pub law: Option<Law>,
+    #[serde(default)]
+    pub fxs: FxsProfile,
+    #[serde(default)]
+    pub fxo: FxoProfile,
+}
+
+fn one() -> u16 {
+    1
+}
+
+/// One routing rule; the first rule that matches an incoming call decides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Span or line group the call arrives on (`*` wildcards allowed). Default: any.
+    pub from: Option<String>,
+    /// Called number pattern: exact digits, or `_` patterns (`X` 0-9, `Z` 1-9, `N` 2-9,
+    /// `[1-5]`, `.` one or more). Default: any.
+    pub called: Option<String>,
+    /// Run a built-in application (`demo`).
+    pub app: Option<String>,
+    /// Dial out on this group and bridge.
+    pub dial: Option<String>,
+    /// Number to dial (default: the called number, less `strip` leading digits).
+    pub number: Option<String>,
+    /// Leading digits to remove from the called number before dialling (an access code like `9`).
+    #[serde(default)]
+    pub strip: usize,
+    /// Seconds to wait for the far end to answer when dialling.
+    #[serde(default = "dial_timeout")]
+    pub timeout: u64,
+    /// Reject with this cause (`CALL_REJECTED`, `USER_BUSY`, `21`, …).
+    pub reject: Option<String>,
+}
+
+fn dial_timeout() -> u64 {
+    30
+}
+
+/// The simulated far end: who calls in, and how the far side answers our calls.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    #[serde(default, rename = "caller")]
+    pub callers: Vec<SimCaller>,
+    /// How long the far end lets our outgoing calls ring before answering.
+    #[serde(default = "ring_ms")]
+    pub answer_after_ms: u64,
+}
+
+fn ring_ms() -> u64 {
+    3000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimCaller {
+    /// The group (span or line name) whose far end places this call.
+    pub via: String,
+    /// First call at this time after start.
+    #[serde(default)]
+    pub at_ms: u64,
+    /// Repeat every this many ms (default: once).
+    pub every_ms: Option<u64>,
+    /// How many calls (0 = unlimited while repeating).
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// Number dialled (ignored on lines that carry no number, like an FXO line).
+    #[serde(default)]
+    pub called: String,
+    /// Caller's number presented.
+    #[serde(default)]
+    pub caller: String,
+    /// What the caller does once answered (`wait MS`, `dtmf D`, `tone HZ MS`, `play F`, `hangup`).
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// One problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where: a key path (`route[2].dial`) or `line L, column C`.
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// All problems found in a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .errors.iter().map(|e| format!("{}{e}", .source_name)).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigErrors {
+    pub source_name: String,
+    pub errors: Vec<ConfigError>,
+}
+
+impl Config {
+    /// Parses and validates. `name` prefixes locations in errors (a file path, or "").
+    pub fn parse(text: &str, name: &str) -> Result<Config, ConfigErrors> {
+        let prefix = if name.is_empty() { String::new() } else { format!("{name}: ") };
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => {
+                    let (l, c) = line_col(text, span.start);
+                    format!("line {l}, column {c}")
+                }
+                None => "config".into(),
+            };
+            ConfigErrors {
+                source_name: prefix.clone(),
+                errors: vec![ConfigError { location, message: e.message().trim().to_string() }],
+            }
+        })?;
+        let errors = cfg.validate();
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigErrors { source_name: prefix, errors })
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            source_name: format!("{name}: "),
+            errors: vec![ConfigError { location: "file".into(), message: e.to_string() }],
+        })?;
+        Config::parse(&text, &name)
+    }
+
+    /// Names of all span and line groups, in config order.
+    pub fn group_names(&self) -> Vec<&str> {
+        self.spans.iter().map(|s| s.name.as_str()).chain(self.lines.iter().map(|l| l.name.as_str())).collect()
+    }
+
+    /// Checks serde cannot do; returns every problem.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let mut err = |location: String, message: String| errs.push(ConfigError { location, message });
+        let zones: Vec<String> =
+            zone::builtin_zones().map(|z| z.into_iter().map(|z| z.name).collect()).unwrap_or_default();
+        let zone_ok = |z: &str| zones.iter().any(|n| n == z);
+        if !zone_ok(&self.general.zone) {
+            err(
+                "general.zone".into(),
+                format!("unknown tone zone `{}` (known: {})", self.general.zone, zones.join(", ")),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, s) in self.spans.iter().enumerate() {
+            check_name(&s.name, &format!("span[{i}].name"), &mut names, &mut err);
+            if let Err(e) = s.em.validate() {
+                err(format!("span[{i}].em"), e.to_string());
+            }
+            if let Some(z) = &s.zone {
+                if !zone_ok(z) {
+                    err(format!("span[{i}].zone"), format!("unknown tone zone `{z}` (known: {})", zones.join(", ")));
+                }
+            }
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            check_name(&l.name, &format!("line[{i}].name"), &mut names, &mut err);
+            if let Err(e) = l.fxs.validate() {
+                err(format!("line[{i}].fxs"), e.to_string());
+            }
+            if let Err(e) = l.fxo.validate() {
+                err(format!("line[{i}].fxo"), e.to_string());
+            }
+            if l.ports == 0 || l.ports > 256 {
+                err(format!("line[{i}].ports"), format!("{} ports: must be 1..=256", l.ports));
+            }
+            if let Some(z) = &l.zone {
+                if !zone_ok(z) {
+                    err(format!("line[{i}].zone"), format!("unknown tone zone `{z}` (known: {})", zones.join(", ")));
+                }
+            }
+        }
+        let groups = self.group_names();
+        for (i, r) in self.routes.iter().enumerate() {
+            let actions = [r.app.is_some(), r.dial.is_some(), r.reject.is_some()].iter().filter(|x| **x).count();
+            if actions != 1 {
+                err(format!("route[{i}]"), "needs exactly one of `app`, `dial`, `reject`".into());
+            }
+            if let Some(p) = &r.called {
+                if let Err(e) = Pattern::parse(p) {
+                    err(format!("route[{i}].called"), e);
+                }
+            }
+            if let Some(a) = &r.app {
+                if a != "demo" {
+                    err(format!("route[{i}].app"), format!("unknown application `{a}` (built in: demo)"));
+                }
+            }
+            if let Some(d) = &r.dial {
+                if !groups.contains(&d.as_str()) {
+                    err(format!("route[{i}].dial"), format!("no span or line named `{d}`"));
+                }
+            }
+            if let Some(c) = &r.reject {
+                if Cause::from_name(c).is_none() {
+                    err(
+                        format!("route[{i}].reject"),
+                        format!("unknown cause `{c}` (use a Q.850 name like CALL_REJECTED or a number 1..=127)"),
+                    );
+                }
+            }
+            if let Some(f) = &r.from {
+                if !groups.iter().any(|g| crate::core::router::glob_match(f, g)) {
+                    err(format!("route[{i}].from"), format!("`{f}` matches no span or line"));
+                }
+            }
+        }
+        for (i, c) in self.sim.callers.iter().enumerate() {
+            let group_is_sim = self
+                .spans
+                .iter()
+                .map(|s| (&s.name, s.backend))
+                .chain(self.lines.iter().map(|l| (&l.name, l.backend)))
+                .find(|(n, _)| **n == c.via);
+            match group_is_sim {
+                None => err(format!("sim.caller[{i}].via"), format!("no span or line named `{}`", c.via)),
+                Some((_, BackendKind::Dahdi)) => {
+                    err(format!("sim.caller[{i}].via"), format!("`{}` is not a simulated span or line", c.via))
+                }
+                _ => {}
+            }
+            for (j, s) in c.steps.iter().enumerate() {
+                if let Err(e) = CallerStep::parse(s) {
+                    err(format!("sim.caller[{i}].steps[{j}]"), e);
+                }
+            }
+            if c.every_ms == Some(0) {
+                err(format!("sim.caller[{i}].every_ms"), "must be greater than 0".into());
+            }
+        }
+        for (i, s) in self.spans.iter().enumerate() {
+            if s.backend == BackendKind::Dahdi {
+                err(format!("span[{i}].backend"), "the DAHDI backend is not available in this build yet".into());
+            }
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            if l.backend == BackendKind::Dahdi {
+                err(format!("line[{i}].backend"), "the DAHDI backend is not available in this build yet".into());
+            }
+        }
+        errs
+    }
+}
+
+fn check_name(name: &str, loc: &str, seen: &mut HashSet<String>, err: &mut impl FnMut(String, String)) {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        err(loc.into(), format!("`{name}`: names use letters, digits, `-` and `_`"));
+    }
+    if !seen.insert(name.to_string()) {
+        err(loc.into(), format!("`{name}` is used twice"));
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}

@@ -1,0 +1,118 @@
+//! Call-core events: what happened, for the live view, logs, `trunkd ctl` and (later)
+//! the CTI stream. Caller numbers stay wrapped in `Pii` here; only the consumers that are
+//! allowed to (CDR, CTI) reveal them.
+
+use crate::backend::line::Alarms;
+use crate::signalling::{Cause, Party};
+use crate::time::Instant;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// A channel left idle because of the far end (off-hook, seizure, ringing).
+    Seized,
+    Offered {
+        direction: Direction,
+        called: String,
+        caller: Party,
+    },
+    Routed {
+        route: String,
+    },
+    Proceeding,
+    Alerting,
+    Answered,
+    Playing {
+        what: String,
+    },
+    Digit(char),
+    Collected {
+        digits: String,
+        timed_out: bool,
+    },
+    RecordingStarted {
+        path: PathBuf,
+    },
+    RecordingFinished {
+        path: PathBuf,
+        duration: Duration,
+        error: Option<String>,
+    },
+    Bridged {
+        peer: u64,
+    },
+    Ended {
+        cause: Cause,
+        direction: Direction,
+        talk: Option<Duration>,
+    },
+    SpanAlarm {
+        alarms: Alarms,
+    },
+    /// Something went wrong that a user should see (bad prompt, no route, …).
+    Problem(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreEvent {
+    pub at: Instant,
+    pub call: Option<u64>,
+    /// `group/channel`, e.g. `e1-1/5` or `phones/0`.
+    pub device: String,
+    pub kind: EventKind,
+}
+
+impl fmt::Display for CoreEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.at.as_millis();
+        write!(f, "{:>5}.{:03}s ", ms / 1000, ms % 1000)?;
+        match self.call {
+            Some(id) => write!(f, "call {id:<4} ")?,
+            None => write!(f, "          ")?,
+        }
+        write!(f, "{:<12} ", self.device)?;
+        match &self.kind {
+            EventKind::Seized => write!(f, "seized"),
+            EventKind::Offered { direction: Direction::Inbound, called, caller } => {
+                write!(f, "incoming call to {}", if called.is_empty() { "(no number)" } else { called })?;
+                if !caller.number.is_empty() {
+                    write!(f, " from {}", caller.number)?;
+                }
+                Ok(())
+            }
+            EventKind::Offered { direction: Direction::Outbound, called, .. } => write!(f, "dialling {called}"),
+            EventKind::Routed { route } => write!(f, "routed: {route}"),
+            EventKind::Proceeding => write!(f, "proceeding"),
+            EventKind::Alerting => write!(f, "ringing"),
+            EventKind::Answered => write!(f, "answered"),
+            EventKind::Playing { what } => write!(f, "playing {what}"),
+            EventKind::Digit(d) => write!(f, "digit {d}"),
+            EventKind::Collected { digits, timed_out } => {
+                write!(f, "collected \"{digits}\"{}", if *timed_out { " (timeout)" } else { "" })
+            }
+            EventKind::RecordingStarted { path } => write!(f, "recording to {}", path.display()),
+            EventKind::RecordingFinished { path, duration, error: None } => {
+                write!(f, "recorded {:.1}s: {}", duration.as_secs_f32(), path.display())
+            }
+            EventKind::RecordingFinished { path, error: Some(e), .. } => {
+                write!(f, "recording {} FAILED: {e}", path.display())
+            }
+            EventKind::Bridged { peer } => write!(f, "bridged with call {peer}"),
+            EventKind::Ended { cause, talk, .. } => match talk {
+                Some(t) => write!(f, "cleared: {cause}, talk {:.1}s", t.as_secs_f32()),
+                None => write!(f, "cleared: {cause}, not answered"),
+            },
+            EventKind::SpanAlarm { alarms } => write!(f, "span alarm: {}", alarms.describe()),
+            EventKind::Problem(p) => write!(f, "problem: {p}"),
+        }
+    }
+}

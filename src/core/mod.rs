@@ -1,0 +1,1093 @@
+//! The call core: channels, calls, applications, bridges and the 20 ms media clock.
+//!
+//! [`Engine::step`] is the whole heartbeat, called once per 20 ms tick with the current
+//! time: it collects backend events and feeds them to the sans-IO signalling stacks,
+//! turns their reports into calls, runs applications, and moves one audio frame per
+//! channel (receive, DTMF detection, playback or bridging, recording, transmit). The
+//! engine itself never reads a clock or sleeps, so the daemon runs it in real time and
+//! tests run it in virtual time.
+
+pub mod app;
+pub mod apps;
+pub mod event;
+pub mod media;
+pub mod player;
+pub mod router;
+pub mod status;
+
+use crate::backend::line::{Alarms, PathKind};
+use crate::backend::{Backend, BackendEvent, Frame, FRAME_SAMPLES};
+use crate::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfGenerator, DtmfRxConfig, DtmfTxConfig};
+use crate::dsp::level::SilenceDetector;
+use crate::dsp::tone::{ToneGenerator, ToneKind};
+use crate::dsp::zone::ToneZone;
+use crate::signalling::{CallCommand, CallEvent, Cause, Party, SigInput, SigOutput, SignallingCore};
+use crate::time::Instant;
+use app::{AppCmd, AppEvent, Application, CallInfo, CollectSpec, DialTarget, OpResult, PlayItem, RecordSpec};
+use event::{CoreEvent, Direction, EventKind};
+use media::prompt::PromptCache;
+use media::recorder::{RecordMode, RecorderPool};
+use player::{Player, Source};
+use router::Router;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How an engine decides what runs an incoming call.
+pub enum Routing {
+    /// The configured routing table (the daemon).
+    Table(Router),
+    /// Every incoming call runs the application this makes (the simulated far end's
+    /// callee, benchmarks, tests).
+    App(AppFactory),
+}
+
+/// Makes the application for a new call.
+pub type AppFactory = Box<dyn Fn() -> Box<dyn Application> + Send>;
+
+/// One span or line group as the engine runs it.
+pub struct GroupSetup {
+    pub name: String,
+    /// Index into the engine's backends.
+    pub backend: usize,
+    /// Span index within that backend.
+    pub span: usize,
+    pub sig: Box<dyn SignallingCore>,
+    pub zone: ToneZone,
+}
+
+/// Errors from `Engine::originate`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OriginateError {
+    #[error("no span or line named `{0}`")]
+    NoSuchGroup(String),
+    #[error("no idle channel on `{0}`")]
+    NoChannel(String),
+    #[error("not accepting new calls (shutting down)")]
+    ShuttingDown,
+}
+
+struct Chan {
+    number: u16,
+    audio: bool,
+    call: Option<u64>,
+    /// The signalling stack is doing something on this channel (off-hook, dialling, …).
+    active: bool,
+    hangup_sent: bool,
+    rx: Frame,
+    dtmf: DtmfDetector,
+    dtmf_tx: DtmfGenerator,
+    sending_digits: bool,
+    line_tone: Option<ToneGenerator>,
+}
+
+struct Group {
+    name: String,
+    backend: usize,
+    span: usize,
+    sig: Box<dyn SignallingCore>,
+    chans: Vec<Chan>,
+    /// Channel number → index in `chans`.
+    index: Vec<Option<usize>>,
+    zone: ToneZone,
+    alarms: Alarms,
+}
+
+impl Group {
+    fn chan_index(&self, number: u16) -> Option<usize> {
+        self.index.get(number as usize).copied().flatten()
+    }
+    fn device(&self, ci: usize) -> String {
+        format!("{}/{}", self.name, self.chans.get(ci).map(|c| c.number).unwrap_or(0))
+    }
+}
+
+enum Op {
+    Play { interrupt: String },
+    Collect { spec: CollectSpec, got: String, deadline: Instant },
+    Record { spec: RecordSpec, rec: Option<(u64, PathBuf)>, frames: u64, deadline: Instant, silence: SilenceDetector },
+    Sleep { until: Instant },
+    Bridge { leg: u64, deadline: Instant },
+}
+
+struct Call {
+    info: CallInfo,
+    group: usize,
+    chan: usize,
+    direction: Direction,
+    answered_at: Option<Instant>,
+    app: Option<Box<dyn Application>>,
+    events: VecDeque<AppEvent>,
+    queue: VecDeque<AppCmd>,
+    op: Option<Op>,
+    digits: String,
+    player: Option<Player>,
+    recording: Option<(u64, PathBuf)>,
+    /// The other leg: for an A-leg the outgoing call it bridges to, for a B-leg its A-leg.
+    peer: Option<u64>,
+    /// Set on an outgoing leg created by a bridge.
+    parent: Option<u64>,
+    bridged: bool,
+}
+
+/// The call core. See the module doc.
+pub struct Engine {
+    backends: Vec<Box<dyn Backend>>,
+    groups: Vec<Group>,
+    calls: BTreeMap<u64, Call>,
+    next_id: u64,
+    routing: Routing,
+    recorder: Option<RecorderPool>,
+    recordings: BTreeMap<u64, (Option<u64>, String, PathBuf)>,
+    prompts: PromptCache,
+    prompts_dir: PathBuf,
+    data_dir: PathBuf,
+    events: VecDeque<CoreEvent>,
+    accepting: bool,
+    now: Instant,
+    scratch: Vec<BackendEvent>,
+    digits: Vec<(usize, usize, char)>,
+}
+
+impl Engine {
+    pub fn new(
+        backends: Vec<Box<dyn Backend>>,
+        groups: Vec<GroupSetup>,
+        routing: Routing,
+        data_dir: PathBuf,
+        prompts_dir: PathBuf,
+    ) -> Engine {
+        let groups = groups
+            .into_iter()
+            .map(|g| {
+                let desc = backends.get(g.backend).and_then(|b| b.spans().get(g.span)).cloned();
+                let chans: Vec<Chan> = desc
+                    .map(|d| d.channels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| c.path != PathKind::Hdlc || !c.audio)
+                    .map(|c| Chan {
+                        number: c.number,
+                        audio: c.audio,
+                        call: None,
+                        active: false,
+                        hangup_sent: false,
+                        rx: [0; FRAME_SAMPLES],
+                        dtmf: DtmfDetector::new(DtmfRxConfig::default()),
+                        dtmf_tx: DtmfGenerator::new(DtmfTxConfig::default()),
+                        sending_digits: false,
+                        line_tone: None,
+                    })
+                    .collect();
+                let max = chans.iter().map(|c| c.number as usize + 1).max().unwrap_or(0);
+                let mut index = vec![None; max];
+                for (i, c) in chans.iter().enumerate() {
+                    index[c.number as usize] = Some(i);
+                }
+                Group {
+                    name: g.name,
+                    backend: g.backend,
+                    span: g.span,
+                    sig: g.sig,
+                    chans,
+                    index,
+                    zone: g.zone,
+                    alarms: Alarms::NONE,
+                }
+            })
+            .collect();
+        Engine {
+            backends,
+            groups,
+            calls: BTreeMap::new(),
+            next_id: 1,
+            routing,
+            recorder: RecorderPool::new().map_err(|e| tracing::error!("recorder thread: {e}")).ok(),
+            recordings: BTreeMap::new(),
+            prompts: PromptCache::default(),
+            prompts_dir,
+            data_dir,
+            events: VecDeque::new(),
+            accepting: true,
+            now: Instant::ZERO,
+            scratch: Vec::new(),
+            digits: Vec::new(),
+        }
+    }
+
+    /// Takes the events produced so far.
+    pub fn drain_events(&mut self) -> impl Iterator<Item = CoreEvent> + '_ {
+        self.events.drain(..)
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// True when no call exists and every channel is back to idle.
+    pub fn is_idle(&self) -> bool {
+        self.calls.is_empty() && self.groups.iter().all(|g| g.chans.iter().all(|c| !c.active && c.call.is_none()))
+    }
+
+    /// True when no span reports an alarm that stops calls.
+    pub fn spans_up(&self) -> bool {
+        self.groups.iter().all(|g| !g.alarms.is_down())
+    }
+
+    /// Drops cached prompts so changed files are picked up (SIGHUP).
+    pub fn reload_prompts(&mut self) {
+        self.prompts.clear();
+    }
+
+    /// Replaces the routing table for new calls; calls in progress keep their application.
+    pub fn set_routing(&mut self, routing: Routing) {
+        self.routing = routing;
+    }
+
+    fn emit(&mut self, call: Option<u64>, device: String, kind: EventKind) {
+        self.events.push_back(CoreEvent { at: self.now, call, device, kind });
+    }
+
+    fn emit_call(&mut self, id: u64, kind: EventKind) {
+        let device = self.calls.get(&id).map(|c| c.info.device.clone()).unwrap_or_default();
+        self.emit(Some(id), device, kind);
+    }
+
+    /// One 20 ms tick at time `now`.
+    pub fn step(&mut self, now: Instant) {
+        self.now = now;
+        // 1. Backend events into the signalling stacks.
+        let mut evs = std::mem::take(&mut self.scratch);
+        for b in 0..self.backends.len() {
+            self.backends[b].poll_events(now, &mut evs);
+            for ev in evs.drain(..) {
+                self.on_backend_event(b, ev);
+            }
+        }
+        self.scratch = evs;
+        // 2. Signalling timers.
+        for g in 0..self.groups.len() {
+            if self.groups[g].sig.poll_timeout().is_some_and(|t| t <= now) {
+                self.groups[g].sig.handle_timeout(now);
+            }
+            self.drain_sig(g);
+        }
+        // 3. Receive audio, detect digits.
+        self.media_rx();
+        let digits = std::mem::take(&mut self.digits);
+        for &(g, ci, d) in &digits {
+            self.on_digit(g, ci, d);
+        }
+        self.digits = digits;
+        self.digits.clear();
+        // 4. Operation deadlines and applications.
+        self.run_timers();
+        self.run_apps();
+        // 5. Transmit audio (playback, tones, bridges) and record.
+        self.media_tx();
+        self.poll_recorder();
+    }
+
+    fn on_backend_event(&mut self, b: usize, ev: BackendEvent) {
+        match ev {
+            BackendEvent::Line { span, chan, event } => {
+                let Some(g) = self.groups.iter().position(|g| g.backend == b && g.span == span) else { return };
+                if let Some(ci) = self.groups[g].chan_index(chan) {
+                    let c = &mut self.groups[g].chans[ci];
+                    if !c.active
+                        && c.call.is_none()
+                        && matches!(
+                            event,
+                            crate::backend::line::LineEvent::Hook(_) | crate::backend::line::LineEvent::Cas(_)
+                        )
+                    {
+                        c.active = true;
+                        let dev = self.groups[g].device(ci);
+                        self.emit(None, dev, EventKind::Seized);
+                    }
+                }
+                self.groups[g].sig.handle_input(self.now, SigInput::Line { chan, event });
+                self.drain_sig(g);
+            }
+            BackendEvent::Alarm { span, alarms } => {
+                let Some(g) = self.groups.iter().position(|g| g.backend == b && g.span == span) else { return };
+                self.groups[g].alarms = alarms;
+                let name = self.groups[g].name.clone();
+                self.emit(None, name, EventKind::SpanAlarm { alarms });
+                self.groups[g].sig.handle_input(self.now, SigInput::Alarm(alarms));
+                self.drain_sig(g);
+            }
+        }
+    }
+
+    fn drain_sig(&mut self, g: usize) {
+        while let Some(out) = self.groups[g].sig.poll_output() {
+            match out {
+                SigOutput::Transmit { chan, cmd } => {
+                    let (b, span) = (self.groups[g].backend, self.groups[g].span);
+                    if let Err(e) = self.backends[b].transmit(self.now, span, chan, cmd) {
+                        tracing::warn!(group = %self.groups[g].name, chan, "transmit failed: {e}");
+                    }
+                }
+                SigOutput::Tone { chan, tone } => {
+                    if let Some(ci) = self.groups[g].chan_index(chan) {
+                        let gen = tone.map(|t| ToneGenerator::new(self.groups[g].zone.tone(t)));
+                        let c = &mut self.groups[g].chans[ci];
+                        c.line_tone = gen;
+                        if tone.is_some() {
+                            c.active = true;
+                        }
+                    }
+                }
+                SigOutput::SendDigits { chan, digits } => {
+                    if let Some(ci) = self.groups[g].chan_index(chan) {
+                        let c = &mut self.groups[g].chans[ci];
+                        c.dtmf_tx.push_digits(&digits);
+                        c.sending_digits = true;
+                        c.active = true;
+                    }
+                }
+                SigOutput::Event { chan, event } => {
+                    if let Some(ci) = self.groups[g].chan_index(chan) {
+                        self.on_call_event(g, ci, event);
+                    }
+                }
+            }
+        }
+    }
+
+    fn sig_command(&mut self, g: usize, ci: usize, cmd: CallCommand) {
+        let chan = self.groups[g].chans[ci].number;
+        if matches!(cmd, CallCommand::Hangup { .. }) {
+            self.groups[g].chans[ci].hangup_sent = true;
+        }
+        self.groups[g].sig.handle_input(self.now, SigInput::Command { chan, cmd });
+        self.drain_sig(g);
+    }
+
+    fn on_call_event(&mut self, g: usize, ci: usize, event: CallEvent) {
+        let call = self.groups[g].chans[ci].call;
+        match event {
+            CallEvent::Incoming { called, calling } => self.on_incoming(g, ci, called, calling),
+            CallEvent::MoreDigits(d) => {
+                if let Some(c) = call.and_then(|id| self.calls.get_mut(&id)) {
+                    c.info.called.push_str(&d);
+                }
+            }
+            CallEvent::Proceeding => {
+                if let Some(id) = call {
+                    self.emit_call(id, EventKind::Proceeding);
+                }
+            }
+            CallEvent::Alerting | CallEvent::Progress => {
+                let Some(id) = call else { return };
+                if event == CallEvent::Alerting {
+                    self.emit_call(id, EventKind::Alerting);
+                }
+                // Tell the A-leg of a bridge that the destination rings, and let it hear ringback.
+                if let Some(parent) = self.calls.get(&id).and_then(|c| c.parent) {
+                    if let Some(a) = self.calls.get_mut(&parent) {
+                        if a.answered_at.is_none() && a.player.is_none() {
+                            let zone = &self.groups[a.group].zone;
+                            a.player = Some(Player::new(vec![Source::Tone(
+                                Box::new(ToneGenerator::new(zone.tone(ToneKind::Ringback))),
+                                usize::MAX,
+                            )]));
+                            let (ag, aci) = (a.group, a.chan);
+                            self.sig_command(ag, aci, CallCommand::Alerting);
+                        }
+                    }
+                }
+            }
+            CallEvent::Answered => {
+                let Some(id) = call else { return };
+                let now = self.now;
+                let Some(c) = self.calls.get_mut(&id) else { return };
+                if c.answered_at.is_some() {
+                    return;
+                }
+                c.answered_at = Some(now);
+                c.info.answered = true;
+                let (parent, outbound) = (c.parent, c.direction == Direction::Outbound);
+                if outbound && parent.is_none() && c.app.is_some() {
+                    c.events.push_back(AppEvent::Start);
+                }
+                self.emit_call(id, EventKind::Answered);
+                if let Some(a) = parent {
+                    self.connect_bridge(a, id);
+                }
+            }
+            CallEvent::Flash => {}
+            CallEvent::Hangup { cause } => match call {
+                Some(id) => self.finish_call(id, cause),
+                None => {
+                    if !self.groups[g].chans[ci].hangup_sent {
+                        self.sig_command(g, ci, CallCommand::Hangup { cause });
+                    }
+                }
+            },
+            CallEvent::Released => {
+                if let Some(id) = call {
+                    self.finish_call(id, Cause::NormalClearing);
+                }
+                let c = &mut self.groups[g].chans[ci];
+                c.active = false;
+                c.hangup_sent = false;
+                c.line_tone = None;
+                c.sending_digits = false;
+                c.dtmf_tx = DtmfGenerator::new(DtmfTxConfig::default());
+                c.dtmf.reset();
+            }
+        }
+    }
+
+    fn new_call(&mut self, g: usize, ci: usize, direction: Direction, called: String, caller: Party) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let device = self.groups[g].device(ci);
+        let c = &mut self.groups[g].chans[ci];
+        c.call = Some(id);
+        c.active = true;
+        c.hangup_sent = false;
+        self.calls.insert(
+            id,
+            Call {
+                info: CallInfo {
+                    id,
+                    device: device.clone(),
+                    caller: caller.clone(),
+                    called: called.clone(),
+                    ..CallInfo::default()
+                },
+                group: g,
+                chan: ci,
+                direction,
+                answered_at: None,
+                app: None,
+                events: VecDeque::new(),
+                queue: VecDeque::new(),
+                op: None,
+                digits: String::new(),
+                player: None,
+                recording: None,
+                peer: None,
+                parent: None,
+                bridged: false,
+            },
+        );
+        self.emit(Some(id), device, EventKind::Offered { direction, called, caller });
+        id
+    }
+
+    fn on_incoming(&mut self, g: usize, ci: usize, called: String, calling: Party) {
+        if let Some(old) = self.groups[g].chans[ci].call {
+            // A stack reported a new call on a busy channel: the old one is gone.
+            self.finish_call(old, Cause::NormalUnspecified);
+        }
+        let id = self.new_call(g, ci, Direction::Inbound, called.clone(), calling);
+        if !self.accepting {
+            self.local_hangup(id, Cause::SwitchingEquipmentCongestion);
+            return;
+        }
+        let group = self.groups[g].name.clone();
+        let (app, route): (Result<Box<dyn Application>, Cause>, String) = match &self.routing {
+            Routing::App(make) => {
+                let app = make();
+                let name = app.name().to_string();
+                (Ok(app), name)
+            }
+            Routing::Table(router) => match router.route(&group, &called) {
+                None => (Err(Cause::NoRouteDestination), "no route".into()),
+                Some((i, r)) => {
+                    if let Some(c) = &r.reject {
+                        (Err(Cause::from_name(c).unwrap_or(Cause::CallRejected)), format!("route[{i}] reject {c}"))
+                    } else if let Some(d) = &r.dial {
+                        let target = DialTarget {
+                            group: d.clone(),
+                            number: r.number.clone().unwrap_or_else(|| called.chars().skip(r.strip).collect()),
+                            timeout: Duration::from_secs(r.timeout),
+                        };
+                        (Ok(Box::new(apps::BridgeApp::new(target))), format!("route[{i}] dial {d}"))
+                    } else {
+                        let name = r.app.clone().unwrap_or_default();
+                        (Ok(Box::new(apps::DemoIvr::new(self.prompts_dir.clone()))), format!("route[{i}] app {name}"))
+                    }
+                }
+            },
+        };
+        self.emit_call(id, EventKind::Routed { route });
+        match app {
+            Ok(app) => {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.app = Some(app);
+                    c.events.push_back(AppEvent::Start);
+                }
+            }
+            Err(cause) => self.local_hangup(id, cause),
+        }
+    }
+
+    /// Places an outgoing call on a group; `app` runs once the far end answers.
+    pub fn originate(
+        &mut self,
+        group: &str,
+        called: &str,
+        caller: Party,
+        app: Option<Box<dyn Application>>,
+    ) -> Result<u64, OriginateError> {
+        if !self.accepting {
+            return Err(OriginateError::ShuttingDown);
+        }
+        let g = self
+            .groups
+            .iter()
+            .position(|x| x.name == group)
+            .ok_or_else(|| OriginateError::NoSuchGroup(group.into()))?;
+        if self.groups[g].alarms.is_down() {
+            return Err(OriginateError::NoChannel(group.into()));
+        }
+        let ci = self.groups[g]
+            .chans
+            .iter()
+            .position(|c| c.audio && c.call.is_none() && !c.active)
+            .ok_or_else(|| OriginateError::NoChannel(group.into()))?;
+        let id = self.new_call(g, ci, Direction::Outbound, called.to_string(), caller.clone());
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.app = app;
+        }
+        self.sig_command(g, ci, CallCommand::Originate { called: called.to_string(), calling: caller });
+        Ok(id)
+    }
+
+    /// Hangs up a call from outside (control socket, CTI).
+    pub fn hangup(&mut self, id: u64, cause: Cause) -> bool {
+        if self.calls.contains_key(&id) {
+            self.local_hangup(id, cause);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Stops accepting calls and clears every call with `cause`.
+    pub fn begin_shutdown(&mut self, cause: Cause) {
+        self.accepting = false;
+        let ids: Vec<u64> = self.calls.keys().copied().collect();
+        for id in ids {
+            if self.calls.contains_key(&id) {
+                self.local_hangup(id, cause);
+            }
+        }
+    }
+
+    /// Finalizes every open recording (blocking until files are closed).
+    pub fn finish(&mut self) {
+        if let Some(pool) = self.recorder.take() {
+            for done in pool.shutdown() {
+                self.on_recording_done(done);
+            }
+        }
+    }
+
+    fn local_hangup(&mut self, id: u64, cause: Cause) {
+        if let Some(c) = self.calls.get(&id) {
+            let (g, ci) = (c.group, c.chan);
+            if !self.groups[g].chans[ci].hangup_sent {
+                self.sig_command(g, ci, CallCommand::Hangup { cause });
+            }
+        }
+        self.finish_call(id, cause);
+    }
+
+    /// Ends a call: closes its recordings, tells its application, releases its peer.
+    fn finish_call(&mut self, id: u64, cause: Cause) {
+        let Some(mut call) = self.calls.remove(&id) else { return };
+        let (g, ci) = (call.group, call.chan);
+        if self.groups[g].chans[ci].call == Some(id) {
+            self.groups[g].chans[ci].call = None;
+            if !self.groups[g].chans[ci].hangup_sent {
+                self.sig_command(g, ci, CallCommand::Hangup { cause });
+            }
+        }
+        if let Some((rid, _)) = call.recording.take() {
+            self.close_recording(rid);
+        }
+        if let Some(Op::Record { rec: Some((rid, _)), .. }) = call.op.take() {
+            self.close_recording(rid);
+        }
+        if let Some(mut app) = call.app.take() {
+            let mut out = Vec::new();
+            app.on_event(AppEvent::Hangup(cause), &call.info, &mut out);
+        }
+        let talk = call.answered_at.map(|t| self.now - t);
+        self.emit(Some(id), call.info.device.clone(), EventKind::Ended { cause, direction: call.direction, talk });
+        if let Some(peer) = call.peer {
+            if call.parent.is_some() {
+                // The B-leg went away: the A-leg's bridge operation ends, its app continues.
+                if let Some(a) = self.calls.get_mut(&peer) {
+                    a.peer = None;
+                    a.bridged = false;
+                    if matches!(a.op, Some(Op::Bridge { .. })) {
+                        a.op = None;
+                        a.player = None;
+                        a.events.push_back(AppEvent::Done(OpResult::BridgeEnded {
+                            cause,
+                            connected: call.answered_at.is_some(),
+                        }));
+                    }
+                }
+            } else {
+                self.local_hangup(peer, Cause::NormalClearing);
+            }
+        }
+    }
+
+    fn connect_bridge(&mut self, a: u64, b: u64) {
+        let Some(ac) = self.calls.get_mut(&a) else { return };
+        ac.player = None;
+        let answered = ac.answered_at.is_some();
+        let (ag, aci) = (ac.group, ac.chan);
+        if !answered {
+            self.sig_command(ag, aci, CallCommand::Answer);
+            if let Some(ac) = self.calls.get_mut(&a) {
+                if ac.answered_at.is_none() {
+                    ac.answered_at = Some(self.now);
+                    ac.info.answered = true;
+                }
+            }
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(c) = self.calls.get_mut(&x) {
+                c.bridged = true;
+                c.peer = Some(y);
+            }
+        }
+        self.emit_call(a, EventKind::Bridged { peer: b });
+    }
+
+    fn on_digit(&mut self, g: usize, ci: usize, d: char) {
+        let chan = self.groups[g].chans[ci].number;
+        self.groups[g].sig.handle_input(self.now, SigInput::Dtmf { chan, digit: d });
+        self.drain_sig(g);
+        let Some(id) = self.groups[g].chans[ci].call else { return };
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        if c.answered_at.is_none() || c.bridged {
+            return;
+        }
+        c.digits.push(d);
+        self.emit_call(id, EventKind::Digit(d));
+        self.check_op_digits(id);
+    }
+
+    fn complete_op(&mut self, id: u64, result: OpResult) {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.op = None;
+            c.events.push_back(AppEvent::Done(result));
+        }
+    }
+
+    fn check_op_digits(&mut self, id: u64) {
+        let now = self.now;
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        match &mut c.op {
+            Some(Op::Play { interrupt }) => {
+                if let Some(d) = c.digits.chars().find(|d| interrupt.contains(*d)) {
+                    c.player = None;
+                    self.complete_op(id, OpResult::Played { interrupted: Some(d) });
+                }
+            }
+            Some(Op::Collect { spec, got, deadline }) => {
+                let mut result = None;
+                let mut consumed = 0;
+                for d in c.digits.chars() {
+                    consumed += d.len_utf8();
+                    if spec.terminators.contains(d) {
+                        result = Some(Some(d));
+                        break;
+                    }
+                    got.push(d);
+                    *deadline = now + spec.inter_timeout;
+                    if got.len() >= spec.max {
+                        result = Some(None);
+                        break;
+                    }
+                }
+                c.digits.drain(..consumed);
+                if let Some(terminator) = result {
+                    let digits = std::mem::take(got);
+                    self.emit_call(id, EventKind::Collected { digits: digits.clone(), timed_out: false });
+                    self.complete_op(id, OpResult::Collected { digits, terminator, timed_out: false });
+                }
+            }
+            Some(Op::Record { spec, .. }) => {
+                if let Some(pos) = c.digits.find(|d| spec.terminators.contains(d)) {
+                    c.digits.remove(pos);
+                    self.stop_record_op(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn run_timers(&mut self) {
+        let now = self.now;
+        let ids: Vec<u64> = self.calls.keys().copied().collect();
+        for id in ids {
+            let Some(c) = self.calls.get_mut(&id) else { continue };
+            match &mut c.op {
+                Some(Op::Collect { deadline, got, .. }) if *deadline <= now => {
+                    let digits = std::mem::take(got);
+                    self.emit_call(id, EventKind::Collected { digits: digits.clone(), timed_out: true });
+                    self.complete_op(id, OpResult::Collected { digits, terminator: None, timed_out: true });
+                }
+                Some(Op::Sleep { until }) if *until <= now => self.complete_op(id, OpResult::Slept),
+                Some(Op::Record { deadline, rec: Some(_), .. }) if *deadline <= now => self.stop_record_op(id),
+                Some(Op::Bridge { leg, deadline }) if *deadline <= now => {
+                    let leg = *leg;
+                    if self.calls.get(&leg).is_some_and(|b| b.answered_at.is_none()) {
+                        self.local_hangup(leg, Cause::NoAnswer);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn run_apps(&mut self) {
+        let ids: Vec<u64> = self.calls.keys().copied().collect();
+        for id in ids {
+            self.run_app(id);
+        }
+    }
+
+    fn run_app(&mut self, id: u64) {
+        let mut out = Vec::new();
+        // Bounded: an application that loops on instant commands cannot stall the tick.
+        for _ in 0..1000 {
+            let Some(c) = self.calls.get_mut(&id) else { return };
+            if c.op.is_some() {
+                return;
+            }
+            if let Some(ev) = c.events.pop_front() {
+                if let Some(mut app) = c.app.take() {
+                    app.on_event(ev, &c.info, &mut out);
+                    c.app = Some(app);
+                    c.queue.extend(out.drain(..));
+                }
+                continue;
+            }
+            match c.queue.pop_front() {
+                Some(cmd) => self.exec(id, cmd),
+                None => return,
+            }
+        }
+        tracing::warn!(call = id, "application issued too many commands in one tick; hanging up");
+        self.local_hangup(id, Cause::TemporaryFailure);
+    }
+
+    fn exec(&mut self, id: u64, cmd: AppCmd) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        let (g, ci) = (c.group, c.chan);
+        let now = self.now;
+        match cmd {
+            AppCmd::Answer => {
+                if c.answered_at.is_none() && c.direction == Direction::Inbound {
+                    self.sig_command(g, ci, CallCommand::Answer);
+                }
+            }
+            AppCmd::PreAnswer => self.sig_command(g, ci, CallCommand::Progress),
+            AppCmd::Ring => self.sig_command(g, ci, CallCommand::Alerting),
+            AppCmd::Hangup(cause) => self.local_hangup(id, cause),
+            AppCmd::Play { items, interrupt } => {
+                let what = describe(&items);
+                match self.resolve(g, &items) {
+                    Ok(sources) => {
+                        if let Some(c) = self.calls.get_mut(&id) {
+                            c.player = Some(Player::new(sources));
+                            c.op = Some(Op::Play { interrupt });
+                        }
+                        self.emit_call(id, EventKind::Playing { what });
+                        self.check_op_digits(id);
+                    }
+                    Err(e) => {
+                        self.emit_call(id, EventKind::Problem(e.clone()));
+                        self.complete_op(id, OpResult::Failed(e));
+                    }
+                }
+            }
+            AppCmd::Collect(spec) => {
+                let deadline = now + spec.first_timeout;
+                c.op = Some(Op::Collect { spec, got: String::new(), deadline });
+                self.check_op_digits(id);
+            }
+            AppCmd::Record(spec) => {
+                let deadline = now + spec.limit;
+                let silence =
+                    SilenceDetector::new(-45.0, spec.silence_stop.map(|d| d.as_millis() as u32).unwrap_or(u32::MAX));
+                if spec.beep {
+                    let zone = &self.groups[g].zone;
+                    c.player = Some(Player::new(vec![Source::Tone(
+                        Box::new(ToneGenerator::new(zone.tone(ToneKind::Beep))),
+                        8 * 300,
+                    )]));
+                }
+                c.op = Some(Op::Record { spec, rec: None, frames: 0, deadline, silence });
+                if self.calls.get(&id).is_some_and(|c| c.player.is_none()) {
+                    self.start_record_op(id);
+                }
+            }
+            AppCmd::Sleep(d) => c.op = Some(Op::Sleep { until: now + d }),
+            AppCmd::Bridge(target) => {
+                let caller = c.info.caller.clone();
+                match self.originate(&target.group, &target.number, caller, None) {
+                    Ok(leg) => {
+                        if let Some(b) = self.calls.get_mut(&leg) {
+                            b.parent = Some(id);
+                            b.peer = Some(id);
+                        }
+                        if let Some(a) = self.calls.get_mut(&id) {
+                            a.peer = Some(leg);
+                            a.op = Some(Op::Bridge { leg, deadline: now + target.timeout });
+                        }
+                    }
+                    Err(e) => {
+                        self.emit_call(id, EventKind::Problem(e.to_string()));
+                        let cause = match e {
+                            OriginateError::NoSuchGroup(_) => Cause::NoRouteDestination,
+                            _ => Cause::NoCircuitAvailable,
+                        };
+                        self.complete_op(id, OpResult::BridgeEnded { cause, connected: false });
+                    }
+                }
+            }
+            AppCmd::RecordCall { path, mode } => {
+                if c.recording.is_none() {
+                    let path = self.data_path(&path, "recordings");
+                    let rid = self.open_recording(Some(id), &path, mode);
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.recording = Some((rid, path));
+                    }
+                }
+            }
+            AppCmd::StopRecordCall => {
+                if let Some((rid, _)) = c.recording.take() {
+                    self.close_recording(rid);
+                }
+            }
+            AppCmd::FlushDigits => c.digits.clear(),
+            AppCmd::SetVar(k, v) => {
+                c.info.vars.insert(k, v);
+            }
+        }
+    }
+
+    fn resolve(&mut self, g: usize, items: &[PlayItem]) -> Result<Vec<Source>, String> {
+        let zone = self.groups[g].zone.clone();
+        let dir = self.prompts_dir.clone();
+        let prompts = &mut self.prompts;
+        let mut load = |p: &Path| -> Result<Arc<[i16]>, String> {
+            let full = if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+            prompts.get_or_load(&full).map_err(|e| e.to_string())
+        };
+        items.iter().map(|i| Source::resolve(i, &zone, &mut load)).collect()
+    }
+
+    fn data_path(&self, p: &Path, sub: &str) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.data_dir.join(sub).join(p)
+        }
+    }
+
+    fn open_recording(&mut self, call: Option<u64>, path: &Path, mode: RecordMode) -> u64 {
+        let rid = self.next_id;
+        self.next_id += 1;
+        if let Some(pool) = &self.recorder {
+            pool.open(rid, path.to_path_buf(), mode);
+        }
+        let device = call.and_then(|id| self.calls.get(&id)).map(|c| c.info.device.clone()).unwrap_or_default();
+        self.recordings.insert(rid, (call, device, path.to_path_buf()));
+        if let Some(id) = call {
+            self.emit_call(id, EventKind::RecordingStarted { path: path.to_path_buf() });
+        }
+        rid
+    }
+
+    fn close_recording(&mut self, rid: u64) {
+        if let Some(pool) = &self.recorder {
+            pool.close(rid);
+        }
+    }
+
+    fn start_record_op(&mut self, id: u64) {
+        let Some(c) = self.calls.get(&id) else { return };
+        let Some(Op::Record { spec, .. }) = &c.op else { return };
+        let path = self.data_path(&spec.path, "recordings");
+        let rid = self.open_recording(Some(id), &path, RecordMode::Mono);
+        if let Some(Some(Op::Record { rec, deadline, spec, .. })) = self.calls.get_mut(&id).map(|c| &mut c.op) {
+            *rec = Some((rid, path));
+            *deadline = self.now + spec.limit;
+        }
+    }
+
+    fn stop_record_op(&mut self, id: u64) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(Op::Record { rec, frames, .. }) = c.op.take() else { return };
+        c.player = None;
+        let duration = Duration::from_millis(frames * 20);
+        match rec {
+            Some((rid, path)) => {
+                self.close_recording(rid);
+                self.complete_op(id, OpResult::Recorded { path, duration });
+            }
+            None => self.complete_op(id, OpResult::Failed("recording never started".into())),
+        }
+    }
+
+    fn poll_recorder(&mut self) {
+        let mut done = Vec::new();
+        if let Some(pool) = &self.recorder {
+            while let Some(d) = pool.poll_done() {
+                done.push(d);
+            }
+        }
+        for d in done {
+            self.on_recording_done(d);
+        }
+    }
+
+    fn on_recording_done(&mut self, d: media::recorder::RecordingDone) {
+        let Some((call, device, path)) = self.recordings.remove(&d.id) else { return };
+        let duration = Duration::from_micros(d.samples * 125);
+        let error = d.result.err();
+        if let Some(e) = &error {
+            tracing::warn!(path = %path.display(), "recording failed: {e}");
+        }
+        self.emit(call, device, EventKind::RecordingFinished { path, duration, error });
+    }
+
+    fn media_rx(&mut self) {
+        for (g, group) in self.groups.iter_mut().enumerate() {
+            let backend = &mut self.backends[group.backend];
+            for (ci, c) in group.chans.iter_mut().enumerate() {
+                if !c.audio {
+                    continue;
+                }
+                backend.read_audio(group.span, c.number, &mut c.rx);
+                if c.active || c.call.is_some() {
+                    c.dtmf.process(&c.rx);
+                    while let Some(ev) = c.dtmf.poll_event() {
+                        if matches!(ev.kind, DtmfEventKind::End { .. }) {
+                            self.digits.push((g, ci, ev.digit));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn media_tx(&mut self) {
+        let mut digits_sent = Vec::new();
+        let mut played = Vec::new();
+        let mut record_frames: Vec<(u64, Frame, Frame)> = Vec::new();
+        let mut record_ops = Vec::new();
+        for g in 0..self.groups.len() {
+            for ci in 0..self.groups[g].chans.len() {
+                if !self.groups[g].chans[ci].audio {
+                    continue;
+                }
+                let mut tx: Frame = [0; FRAME_SAMPLES];
+                let call = self.groups[g].chans[ci].call;
+                let c = &mut self.groups[g].chans[ci];
+                if let Some(t) = &mut c.line_tone {
+                    t.fill(&mut tx);
+                } else if c.sending_digits {
+                    c.dtmf_tx.fill(&mut tx);
+                    if c.dtmf_tx.is_idle() {
+                        c.sending_digits = false;
+                        digits_sent.push((g, c.number));
+                    }
+                } else if let Some(id) = call {
+                    if let Some(cl) = self.calls.get_mut(&id) {
+                        if let Some(p) = &mut cl.player {
+                            if p.fill(&mut tx) {
+                                cl.player = None;
+                                played.push(id);
+                            }
+                        } else if cl.bridged {
+                            if let Some(peer) = cl.peer.and_then(|p| self.calls.get(&p)) {
+                                tx = self.groups[peer.group].chans[peer.chan].rx;
+                            }
+                        }
+                    }
+                }
+                let group = &self.groups[g];
+                let c = &group.chans[ci];
+                if let Err(e) = self.backends[group.backend].write_audio(group.span, c.number, &tx) {
+                    tracing::debug!("write_audio: {e}");
+                }
+                if let Some(cl) = call.and_then(|id| self.calls.get(&id)) {
+                    if let Some((rid, _)) = &cl.recording {
+                        record_frames.push((*rid, c.rx, tx));
+                    }
+                    if matches!(cl.op, Some(Op::Record { rec: Some(_), .. })) {
+                        record_ops.push((cl.info.id, c.rx));
+                    }
+                }
+            }
+        }
+        if let Some(pool) = &self.recorder {
+            for (rid, rx, tx) in &record_frames {
+                pool.frame(*rid, rx, tx);
+            }
+        }
+        for (g, chan) in digits_sent {
+            self.groups[g].sig.handle_input(self.now, SigInput::DigitsSent { chan });
+            self.drain_sig(g);
+        }
+        for (id, rx) in record_ops {
+            let mut stop = false;
+            if let Some(Some(Op::Record { rec: Some((rid, _)), frames, silence, .. })) =
+                self.calls.get_mut(&id).map(|c| &mut c.op)
+            {
+                if let Some(pool) = &self.recorder {
+                    pool.frame(*rid, &rx, &[0; FRAME_SAMPLES]);
+                }
+                *frames += 1;
+                stop = silence.process(&rx);
+            }
+            if stop {
+                self.stop_record_op(id);
+            }
+        }
+        for id in played {
+            let op_is_play = self.calls.get(&id).map(|c| matches!(c.op, Some(Op::Play { .. })));
+            let op_is_record = self.calls.get(&id).map(|c| matches!(c.op, Some(Op::Record { rec: None, .. })));
+            if op_is_play == Some(true) {
+                self.complete_op(id, OpResult::Played { interrupted: None });
+            } else if op_is_record == Some(true) {
+                self.start_record_op(id);
+            }
+        }
+    }
+}
+
+fn describe(items: &[PlayItem]) -> String {
+    items
+        .iter()
+        .map(|i| match i {
+            PlayItem::File(p) => p.display().to_string(),
+            PlayItem::Tone(k, d) => format!("{k:?} tone {}ms", d.as_millis()),
+            PlayItem::Sine(hz, d) => format!("{hz} Hz {}ms", d.as_millis()),
+            PlayItem::Silence(d) => format!("silence {}ms", d.as_millis()),
+            PlayItem::Dtmf(s) => format!("DTMF {s}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,167 @@
+//! Static routing from config: the first rule whose group and called-number pattern
+//! match decides. Plugins and CRM lookups (later issues) sit in front of this table.
+
+use crate::config::RouteConfig;
+
+/// A called-number pattern: exact digits, or an extension pattern starting with `_`
+/// (`X` 0-9, `Z` 1-9, `N` 2-9, `[1-5]` a set, `.` one or more of anything), the notation
+/// telecom engineers know from Asterisk dialplans.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    elems: Vec<Elem>,
+    exact: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Elem {
+    Set(Vec<char>),
+    Rest,
+}
+
+impl Pattern {
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let Some(p) = s.strip_prefix('_') else {
+            if s.is_empty() || !s.chars().all(|c| "0123456789*#ABCD".contains(c)) {
+                return Err(format!("`{s}`: exact numbers use 0-9 * # A-D; patterns start with `_`"));
+            }
+            return Ok(Pattern { elems: vec![], exact: Some(s.to_string()) });
+        };
+        let mut elems = Vec::new();
+        let mut chars = p.chars();
+        while let Some(c) = chars.next() {
+            let e = match c {
+                'X' | 'x' => Elem::Set(('0'..='9').collect()),
+                'Z' | 'z' => Elem::Set(('1'..='9').collect()),
+                'N' | 'n' => Elem::Set(('2'..='9').collect()),
+                '.' => Elem::Rest,
+                '[' => {
+                    let mut set = Vec::new();
+                    let mut prev: Option<char> = None;
+                    let mut closed = false;
+                    while let Some(d) = chars.next() {
+                        match d {
+                            ']' => {
+                                closed = true;
+                                break;
+                            }
+                            '-' => {
+                                let (Some(lo), Some(hi)) = (prev, chars.next()) else {
+                                    return Err(format!("`{s}`: bad range in []"));
+                                };
+                                if hi == ']' || hi < lo {
+                                    return Err(format!("`{s}`: bad range in []"));
+                                }
+                                set.extend((lo..=hi).skip(1));
+                            }
+                            d if d.is_ascii_digit() || "*#".contains(d) => {
+                                set.push(d);
+                                prev = Some(d);
+                            }
+                            _ => return Err(format!("`{s}`: `{d}` is not allowed in []")),
+                        }
+                    }
+                    if !closed || set.is_empty() {
+                        return Err(format!("`{s}`: unclosed or empty []"));
+                    }
+                    Elem::Set(set)
+                }
+                c if c.is_ascii_digit() || "*#".contains(c) => Elem::Set(vec![c]),
+                _ => return Err(format!("`{s}`: `{c}` is not a pattern character")),
+            };
+            if matches!(elems.last(), Some(Elem::Rest)) {
+                return Err(format!("`{s}`: `.` must be last"));
+            }
+            elems.push(e);
+        }
+        if elems.is_empty() {
+            return Err(format!("`{s}`: empty pattern"));
+        }
+        Ok(Pattern { elems, exact: None })
+    }
+
+    pub fn matches(&self, number: &str) -> bool {
+        if let Some(e) = &self.exact {
+            return e == number;
+        }
+        let digits: Vec<char> = number.chars().collect();
+        let mut i = 0;
+        for e in &self.elems {
+            match e {
+                Elem::Rest => return i < digits.len(),
+                Elem::Set(set) => {
+                    if i >= digits.len() || !set.contains(&digits[i]) {
+                        return false;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        i == digits.len()
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pat: &str, s: &str) -> bool {
+    match pat.split_once('*') {
+        None => pat == s,
+        Some((head, tail)) => {
+            let Some(rest) = s.strip_prefix(head) else { return false };
+            (0..=rest.len()).filter(|i| rest.is_char_boundary(*i)).any(|i| glob_match(tail, &rest[i..]))
+        }
+    }
+}
+
+/// The compiled routing table.
+pub struct Router {
+    rules: Vec<(RouteConfig, Option<Pattern>)>,
+}
+
+impl Router {
+    /// Builds from validated config (invalid patterns were rejected by `Config::validate`).
+    pub fn new(routes: &[RouteConfig]) -> Router {
+        let rules =
+            routes.iter().map(|r| (r.clone(), r.called.as_deref().and_then(|p| Pattern::parse(p).ok()))).collect();
+        Router { rules }
+    }
+
+    /// The first rule for a call on `group` to `called`, with its index.
+    pub fn route(&self, group: &str, called: &str) -> Option<(usize, &RouteConfig)> {
+        self.rules.iter().enumerate().find_map(|(i, (r, p))| {
+            let from_ok = r.from.as_deref().is_none_or(|f| glob_match(f, group));
+            let called_ok = p.as_ref().is_none_or(|p| p.matches(called));
+            (from_ok && called_ok).then_some((i, r))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        let p = Pattern::parse("_8XXX").unwrap();
+        assert!(p.matches("8001"));
+        assert!(!p.matches("800"));
+        assert!(!p.matches("80011"));
+        assert!(!p.matches("9001"));
+        let p = Pattern::parse("_1[3-9]X.").unwrap();
+        assert!(p.matches("13800138000"));
+        assert!(!p.matches("12800138000"));
+        assert!(!p.matches("138"));
+        assert!(Pattern::parse("2001").unwrap().matches("2001"));
+        assert!(!Pattern::parse("2001").unwrap().matches("20011"));
+        for bad in ["", "_", "_8Q", "_[", "_[]", "_.1", "_[9-1]", "abc"] {
+            assert!(Pattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("fxo*", "fxo-1"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("e1-*-a", "e1-x-a"));
+        assert!(!glob_match("e1", "e1-1"));
+        assert!(!glob_match("fxo*", "fxs-1"));
+    }
+}

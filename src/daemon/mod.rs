@@ -1,0 +1,228 @@
+//! The daemon's driver: a real-time 20 ms loop around the (clock-free) gateway, the
+//! control socket, signals, and systemd notification.
+//!
+//! Shutdown is graceful (like mini-redis and linkerd): stop accepting calls, clear the
+//! active ones with a cause, keep ticking until the stacks have released every channel or
+//! the grace time runs out, then finalize recordings.
+
+pub mod control;
+
+use crate::config::{Config, ConfigErrors};
+use crate::core::event::CoreEvent;
+use crate::core::router::Router;
+use crate::core::Routing;
+use crate::gateway::{BuildError, Gateway};
+use crate::signalling::Cause;
+use crate::time::Instant;
+use control::{ControlMsg, Request, Response};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// The media clock period.
+pub const TICK: Duration = Duration::from_millis(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("control socket {path}: {source}")]
+    Control { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How the loop presents what happens.
+pub struct RunOptions {
+    /// Where the config came from (re-read on reload); None for the embedded demo config.
+    pub config_path: Option<PathBuf>,
+    /// Print every call event to stdout (the demo's live view).
+    pub live: bool,
+    /// Stop gracefully after this long (demo and smoke tests).
+    pub duration: Option<Duration>,
+}
+
+fn notify(state: &[sd_notify::NotifyState]) {
+    // Outside systemd NOTIFY_SOCKET is unset and this is a no-op.
+    let _ = sd_notify::notify(false, state);
+}
+
+/// Runs the daemon until a signal, `ctl shutdown`, or the optional duration.
+pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
+    std::fs::create_dir_all(&cfg.general.data_dir)?;
+    let mut gw = Gateway::build(&cfg)?;
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<ControlMsg>(16);
+    let sock = cfg.general.control_socket.clone();
+    control::serve(&sock, ctl_tx).map_err(|source| DaemonError::Control { path: sock.clone(), source })?;
+    tracing::info!(socket = %sock.display(), data = %cfg.general.data_dir.display(), "trunkd running");
+
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let start = std::time::Instant::now();
+    let watchdog = {
+        let mut usec = 0u64;
+        sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec) / 2)
+    };
+    let mut last_ping = std::time::Instant::now();
+    let mut ready = false;
+    let mut stopping: Option<std::time::Instant> = None;
+    let grace = Duration::from_millis(cfg.general.shutdown_grace_ms);
+    let mut cfg = cfg;
+
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = Instant::from_micros(start.elapsed().as_micros() as u64);
+                gw.step(now);
+                report(&mut gw, opts.live);
+                if !ready && gw.engine.spans_up() {
+                    ready = true;
+                    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("spans up")]);
+                    tracing::info!("spans up, ready");
+                }
+                if let Some(half) = watchdog {
+                    if last_ping.elapsed() >= half {
+                        notify(&[sd_notify::NotifyState::Watchdog]);
+                        last_ping = std::time::Instant::now();
+                    }
+                }
+                if stopping.is_none() && opts.duration.is_some_and(|d| start.elapsed() >= d) {
+                    stopping = Some(begin_shutdown(&mut gw));
+                }
+                if let Some(t) = stopping {
+                    if gw.engine.is_idle() || t.elapsed() >= grace {
+                        break;
+                    }
+                }
+            }
+            _ = sigint.recv() => { if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); } }
+            _ = sigterm.recv() => { if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); } }
+            _ = sighup.recv() => { reload(&mut gw, &mut cfg, opts.config_path.as_ref()); }
+            Some((req, reply)) = ctl_rx.recv() => {
+                let resp = match req {
+                    Request::Reload => reload(&mut gw, &mut cfg, opts.config_path.as_ref()),
+                    Request::Shutdown => {
+                        if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); }
+                        Response::ok(serde_json::json!("shutting down"))
+                    }
+                    other => answer(&mut gw, other),
+                };
+                let _ = reply.send(resp);
+            }
+        }
+    }
+    if !gw.engine.is_idle() {
+        tracing::warn!(calls = gw.engine.active_calls(), "grace time over; closing with calls still clearing");
+    }
+    gw.engine.finish();
+    if let Some(f) = &mut gw.far {
+        f.engine.finish();
+    }
+    report(&mut gw, opts.live);
+    let _ = std::fs::remove_file(&sock);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn begin_shutdown(gw: &mut Gateway) -> std::time::Instant {
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!(calls = gw.engine.active_calls(), "shutting down: clearing calls");
+    // Q.850 41 tells the far end the failure is temporary: try again (elsewhere) later.
+    gw.engine.begin_shutdown(Cause::TemporaryFailure);
+    if let Some(f) = &mut gw.far {
+        f.engine.begin_shutdown(Cause::NormalClearing);
+    }
+    std::time::Instant::now()
+}
+
+fn reload(gw: &mut Gateway, cfg: &mut Config, path: Option<&PathBuf>) -> Response {
+    notify(&[sd_notify::NotifyState::Reloading]);
+    let result = match path {
+        None => {
+            gw.engine.reload_prompts();
+            Response::ok(serde_json::json!("prompts reloaded (embedded config)"))
+        }
+        Some(p) => match Config::load(p) {
+            Ok(new) => {
+                gw.engine.set_routing(Routing::Table(Router::new(&new.routes)));
+                gw.engine.reload_prompts();
+                let changed_hw = new.spans.len() != cfg.spans.len() || new.lines.len() != cfg.lines.len();
+                *cfg = new;
+                tracing::info!("configuration reloaded: routes and prompts apply to new calls");
+                let note = if changed_hw { "; span/line changes need a restart" } else { "" };
+                Response::ok(serde_json::json!(format!("reloaded routes and prompts{note}")))
+            }
+            Err(e) => {
+                tracing::error!("reload refused, keeping the running configuration:\n{e}");
+                Response::err(format!("reload refused:\n{e}"))
+            }
+        },
+    };
+    notify(&[sd_notify::NotifyState::Ready]);
+    result
+}
+
+fn answer(gw: &mut Gateway, req: Request) -> Response {
+    let e = &mut gw.engine;
+    match req {
+        Request::Status => Response::ok(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_s": e.now().as_millis() / 1000,
+            "calls": e.active_calls(),
+            "spans_up": e.spans_up(),
+        })),
+        Request::Spans => Response::ok(to_json(e.spans_status())),
+        Request::Channels => Response::ok(to_json(e.channels_status())),
+        Request::Calls => Response::ok(to_json(e.calls_status())),
+        Request::Hangup { call, cause } => {
+            let cause = match cause.as_deref().map(Cause::from_name) {
+                None => Cause::NormalClearing,
+                Some(Some(c)) => c,
+                Some(None) => return Response::err("unknown cause"),
+            };
+            if e.hangup(call, cause) {
+                Response::ok(serde_json::json!(format!("call {call} cleared: {cause}")))
+            } else {
+                Response::err(format!("no call {call}"))
+            }
+        }
+        Request::Originate { group, number } => {
+            let app = Box::new(crate::core::apps::DemoIvr::new(PathBuf::from("")));
+            match e.originate(&group, &number, Default::default(), Some(app)) {
+                Ok(id) => Response::ok(serde_json::json!({ "call": id })),
+                Err(err) => Response::err(err),
+            }
+        }
+        Request::Reload | Request::Shutdown => Response::err("handled by the loop"),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+fn report(gw: &mut Gateway, live: bool) {
+    let events: Vec<CoreEvent> = gw.engine.drain_events().collect();
+    for ev in events {
+        if live {
+            println!("{ev}");
+        } else {
+            tracing::info!("{ev}");
+        }
+    }
+    if let Some(f) = &mut gw.far {
+        for ev in f.drain_events() {
+            if live {
+                println!("\x1b[2m{ev}  [far end]\x1b[0m");
+            } else {
+                tracing::debug!("far end: {ev}");
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Assembles a running gateway from a config: backends, signalling stacks, the call
+//! core, and — for simulated spans and lines — the simulated far end, which is a second
+//! call core running the mirror-image stacks (a central office behind our FXO ports, a
+//! telephone on our FXS ports, the carrier's E&M trunk on our E1).
+
+use crate::backend::line::PathKind;
+use crate::backend::sim::{self, SimControl, SimSpanSpec, Ts16};
+use crate::backend::Backend;
+use crate::config::{BackendKind, Config, LineKind, SimCaller, SpanSignalling};
+use crate::core::apps::{Callee, CallerScript, CallerStep};
+use crate::core::event::CoreEvent;
+use crate::core::router::Router;
+use crate::core::{Engine, GroupSetup, Routing};
+use crate::dsp::zone::{builtin_zone, ToneZone};
+use crate::signalling::analog::{AnalogLines, FxoProfile, FxsProfile};
+use crate::signalling::em::EmSpan;
+use crate::signalling::{Party, SignallingCore};
+use crate::time::Instant;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a gateway could not be built from a (validated) config.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("unknown tone zone `{0}`")]
+    Zone(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The daemon's engine plus the simulated world around it.
+pub struct Gateway {
+    pub engine: Engine,
+    pub far: Option<FarEnd>,
+}
+
+/// The simulated far end: its own engine, the scheduled callers, and the wire controls.
+pub struct FarEnd {
+    pub engine: Engine,
+    pub control: SimControl,
+    callers: Vec<Schedule>,
+    record_dir: PathBuf,
+    placed: u64,
+}
+
+struct Schedule {
+    cfg: SimCaller,
+    steps: Vec<CallerStep>,
+    next: Option<Instant>,
+    placed: u32,
+}
+
+fn zone_for(cfg: &Config, name: Option<&String>) -> Result<ToneZone, BuildError> {
+    let z = name.unwrap_or(&cfg.general.zone);
+    builtin_zone(z).ok_or_else(|| BuildError::Zone(z.clone()))
+}
+
+fn fxs_profile(p: &FxsProfile, zone: &ToneZone) -> FxsProfile {
+    let mut p = p.clone();
+    if p.ring_cadence.is_empty() {
+        p.ring_cadence = zone.ring_cadence.clone();
+    }
+    p
+}
+
+impl Gateway {
+    /// Builds everything; `cfg` must have passed `Config::validate`.
+    pub fn build(cfg: &Config) -> Result<Gateway, BuildError> {
+        let mut specs = Vec::new();
+        let mut near_sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)> = Vec::new();
+        let mut far_sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)> = Vec::new();
+        for s in &cfg.spans {
+            if s.backend != BackendKind::Sim {
+                return Err(BuildError::Unsupported(format!(
+                    "span `{}`: only the simulated backend is built in yet",
+                    s.name
+                )));
+            }
+            let zone = zone_for(cfg, s.zone.as_ref())?;
+            let law = s.law.unwrap_or(cfg.general.law);
+            match s.signalling {
+                SpanSignalling::Em => {
+                    specs.push(SimSpanSpec::E1 { name: s.name.clone(), law, ts16: Ts16::Cas });
+                    let chans: Vec<u16> = (1..=31).filter(|t| *t != 16).collect();
+                    near_sigs.push((s.name.clone(), Box::new(EmSpan::new(s.em.clone(), &chans)), zone.clone()));
+                    far_sigs.push((s.name.clone(), Box::new(EmSpan::new(s.em.clone(), &chans)), zone));
+                }
+            }
+        }
+        for l in &cfg.lines {
+            if l.backend != BackendKind::Sim {
+                return Err(BuildError::Unsupported(format!(
+                    "line `{}`: only the simulated backend is built in yet",
+                    l.name
+                )));
+            }
+            let zone = zone_for(cfg, l.zone.as_ref())?;
+            let law = l.law.unwrap_or(cfg.general.law);
+            let (near, nsig, fsig): (PathKind, Box<dyn SignallingCore>, Box<dyn SignallingCore>) = match l.kind {
+                LineKind::Fxs => (
+                    PathKind::Fxs,
+                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
+                    Box::new(AnalogLines::fxo(FxoProfile::default(), l.ports as usize)),
+                ),
+                LineKind::Fxo => (
+                    PathKind::Fxo,
+                    Box::new(AnalogLines::fxo(l.fxo.clone(), l.ports as usize)),
+                    Box::new(AnalogLines::fxs(fxs_profile(&FxsProfile::default(), &zone), l.ports as usize)),
+                ),
+            };
+            specs.push(SimSpanSpec::Analog { name: l.name.clone(), law, near, ports: l.ports });
+            near_sigs.push((l.name.clone(), nsig, zone.clone()));
+            far_sigs.push((l.name.clone(), fsig, zone));
+        }
+        let data_dir = cfg.general.data_dir.clone();
+        let prompts_dir = cfg.general.prompts_dir();
+        let (near, far, control) = sim::pair(&specs);
+        let groups = |sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)>| {
+            sigs.into_iter()
+                .enumerate()
+                .map(|(i, (name, sig, zone))| GroupSetup { name, backend: 0, span: i, sig, zone })
+                .collect::<Vec<_>>()
+        };
+        let has_sim = !specs.is_empty();
+        let engine = Engine::new(
+            vec![Box::new(near) as Box<dyn Backend>],
+            groups(near_sigs),
+            Routing::Table(Router::new(&cfg.routes)),
+            data_dir.clone(),
+            prompts_dir.clone(),
+        );
+        let far = has_sim.then(|| {
+            let engine = Engine::new(
+                vec![Box::new(far) as Box<dyn Backend>],
+                groups(far_sigs),
+                {
+                    let ring = Duration::from_millis(cfg.sim.answer_after_ms);
+                    Routing::App(Box::new(move || Box::new(Callee::new(ring))))
+                },
+                data_dir.join("sim"),
+                prompts_dir,
+            );
+            let callers = cfg
+                .sim
+                .callers
+                .iter()
+                .map(|c| Schedule {
+                    cfg: c.clone(),
+                    steps: c.steps.iter().filter_map(|s| CallerStep::parse(s).ok()).collect(),
+                    next: Some(Instant::from_millis(c.at_ms)),
+                    placed: 0,
+                })
+                .collect();
+            FarEnd { engine, control, callers, record_dir: data_dir.join("sim"), placed: 0 }
+        });
+        Ok(Gateway { engine, far })
+    }
+
+    /// One 20 ms tick of the gateway and of the simulated world.
+    pub fn step(&mut self, now: Instant) {
+        self.engine.step(now);
+        if let Some(f) = &mut self.far {
+            f.step(now);
+        }
+    }
+}
+
+impl FarEnd {
+    /// Places due callers, then runs the far end's engine for one tick.
+    pub fn step(&mut self, now: Instant) {
+        for s in &mut self.callers {
+            let Some(at) = s.next else { continue };
+            if at > now {
+                continue;
+            }
+            self.placed += 1;
+            s.placed += 1;
+            let record = self.record_dir.join(format!("heard-{}.wav", self.placed));
+            let app = CallerScript::new(s.steps.clone(), Some(record));
+            if let Err(e) =
+                self.engine.originate(&s.cfg.via, &s.cfg.called, Party::number(&s.cfg.caller), Some(Box::new(app)))
+            {
+                tracing::debug!("simulated caller on {}: {e}", s.cfg.via);
+            }
+            let more = s.cfg.count == 0 || s.placed < s.cfg.count;
+            s.next = match (s.cfg.every_ms, more) {
+                (Some(every), true) => Some(at + Duration::from_millis(every)),
+                _ => None,
+            };
+        }
+        self.engine.step(now);
+    }
+
+    /// True when every scheduled caller has been placed.
+    pub fn callers_done(&self) -> bool {
+        self.callers.iter().all(|s| s.next.is_none())
+    }
+
+    /// Takes the far end's events (for tests and the demo's view of the far side).
+    pub fn drain_events(&mut self) -> Vec<CoreEvent> {
+        self.engine.drain_events().collect()
+    }
+}
