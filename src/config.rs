@@ -270,7 +270,7 @@ impl Config {
         let mut err = |location: String, message: String| errs.push(ConfigError { location, message });
         let zones: Vec<String> =
             zone::builtin_zones().map(|z| z.into_iter().map(|z| z.name).collect()).unwrap_or_default();
-        let zone_ok = |z: &str| zones.iter().any(|n| n == z);
+        let zone_ok = |z: &str| zone::builtin_zone(z).is_some();
         if !zone_ok(&self.general.zone) {
             err(
                 "general.zone".into(),

@@ -1,0 +1,128 @@
+//! Every shipped config loads; bad configs are refused with every problem and its place.
+
+use std::path::PathBuf;
+use std::process::Command;
+use trunkd::config::Config;
+use trunkd::gateway::Gateway;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 2, "examples/ holds the demo and the site config");
+    v
+}
+
+#[test]
+fn every_shipped_config_loads_and_builds() {
+    for p in examples() {
+        let mut cfg = Config::load(&p).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        cfg.general.data_dir = dir.path().into();
+        Gateway::build(&cfg).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    // The embedded demo config is the shipped one.
+    assert_eq!(trunkd::config::DEMO_CONFIG, std::fs::read_to_string("examples/demo.toml").unwrap());
+}
+
+#[test]
+fn an_unknown_key_in_any_table_is_an_error_with_its_line() {
+    for p in examples() {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // After every table header, inject a misspelt key; each must be refused at that line.
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim();
+            if !(t.starts_with('[') && !t.contains('=')) {
+                continue;
+            }
+            let mut bad = lines.clone();
+            bad.insert(i + 1, "no_such_key = 1");
+            let err = Config::parse(&bad.join("\n"), "x").expect_err(t).to_string();
+            assert!(err.contains(&format!("line {}", i + 2)), "{t}: {err}");
+            assert!(err.contains("no_such_key"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = r#"
+[general]
+zone = "mars"
+[[span]]
+name = "e1 1"
+backend = "sim"
+signalling = "em"
+[[line]]
+name = "x"
+backend = "sim"
+kind = "fxs"
+ports = 0
+fxs = { flash_max_ms = 50 }
+[[route]]
+called = "_8Q"
+app = "nope"
+dial = "zzz"
+[[route]]
+reject = "NOT_A_CAUSE"
+[[sim.caller]]
+via = "nowhere"
+steps = ["dance"]
+"#;
+    let errs = match Config::parse(text, "") {
+        Err(e) => e.errors,
+        Ok(_) => panic!("accepted"),
+    };
+    let locs: Vec<&str> = errs.iter().map(|e| e.location.as_str()).collect();
+    for want in [
+        "general.zone",
+        "span[0].name",
+        "line[0].ports",
+        "line[0].fxs",
+        "route[0]",
+        "route[0].called",
+        "route[0].app",
+        "route[0].dial",
+        "route[1].reject",
+        "sim.caller[0].via",
+        "sim.caller[0].steps[0]",
+    ] {
+        assert!(locs.contains(&want), "missing {want} in {errs:?}");
+    }
+}
+
+#[test]
+fn a_value_serde_rejects_points_at_its_place() {
+    let text = "[[span]]\nname = \"e1\"\nbackend = \"sim\"\nsignalling = \"em\"\nem = { offhook_bits = \"1102\" }\n";
+    let e = Config::parse(text, "").expect_err("bad ABCD");
+    assert_eq!(e.errors.len(), 1);
+    assert_eq!(e.errors[0].location, "line 5, column 23");
+    assert!(e.errors[0].message.contains("1102"), "{e}");
+}
+
+#[test]
+fn check_command_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_trunkd");
+    let ok = Command::new(bin).args(["check", "--config", "examples/trunkd.toml"]).output().unwrap();
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("OK"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[general]\nzoen = \"cn\"\n").unwrap();
+    let out = Command::new(bin).args(["check", "--config"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "EX_USAGE");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2, column 1") && err.contains("zoen"), "{err}");
+
+    // `run` refuses the same file before starting anything.
+    let out = Command::new(bin).args(["run", "--config"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let missing = Command::new(bin).args(["check", "--config", "/nonexistent/trunkd.toml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(64));
+}
