@@ -37,7 +37,7 @@ fn an_unknown_key_in_any_table_is_an_error_with_its_line() {
         // After every table header, inject a misspelt key; each must be refused at that line.
         for (i, l) in lines.iter().enumerate() {
             let t = l.trim();
-            if !(t.starts_with('[') && !t.contains('=')) {
+            if !t.starts_with('[') || t.contains('=') {
                 continue;
             }
             let mut bad = lines.clone();
