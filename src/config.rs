@@ -98,6 +98,9 @@ pub struct SpanConfig {
     pub law: Option<Law>,
     #[serde(default)]
     pub em: EmProfile,
+    /// Simulated spans only: put the far end of the wire on this Unix SEQPACKET socket
+    /// for an external program (a libpri/OpenR2 harness) instead of the built-in far end.
+    pub wire_socket: Option<PathBuf>,
 }
 
 /// Which side of an analog line trunkd plays.
@@ -280,6 +283,9 @@ impl Config {
         let mut names = HashSet::new();
         for (i, s) in self.spans.iter().enumerate() {
             check_name(&s.name, &format!("span[{i}].name"), &mut names, &mut err);
+            if s.wire_socket.is_some() && s.backend != BackendKind::Sim {
+                err(format!("span[{i}].wire_socket"), "only simulated spans have a wire to expose".into());
+            }
             if let Err(e) = s.em.validate() {
                 err(format!("span[{i}].em"), e.to_string());
             }

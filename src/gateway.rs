@@ -4,7 +4,7 @@
 //! telephone on our FXS ports, the carrier's E&M trunk on our E1).
 
 use crate::backend::line::PathKind;
-use crate::backend::sim::{self, SimControl, SimSpanSpec, Ts16};
+use crate::backend::sim::{self, SimControl, SimSpanSpec, Ts16, WirePort, WirePortError};
 use crate::backend::Backend;
 use crate::config::{BackendKind, Config, LineKind, SimCaller, SpanSignalling};
 use crate::core::apps::{Callee, CallerScript, CallerStep};
@@ -26,13 +26,20 @@ pub enum BuildError {
     Zone(String),
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    WireSocket(#[from] WirePortError),
 }
 
 /// The daemon's engine plus the simulated world around it.
 pub struct Gateway {
     pub engine: Engine,
     pub far: Option<FarEnd>,
+    /// Simulated spans whose far end is an external program on a Unix socket.
+    pub ports: Vec<WirePort>,
 }
+
+/// A group's name, span index, signalling stack and tone zone.
+type Sig = (String, usize, Box<dyn SignallingCore>, ToneZone);
 
 /// The simulated far end: its own engine, the scheduled callers, and the wire controls.
 pub struct FarEnd {
@@ -67,8 +74,9 @@ impl Gateway {
     /// Builds everything; `cfg` must have passed `Config::validate`.
     pub fn build(cfg: &Config) -> Result<Gateway, BuildError> {
         let mut specs = Vec::new();
-        let mut near_sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)> = Vec::new();
-        let mut far_sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)> = Vec::new();
+        let mut near_sigs: Vec<Sig> = Vec::new();
+        let mut far_sigs: Vec<Sig> = Vec::new();
+        let mut sockets = Vec::new();
         for s in &cfg.spans {
             if s.backend != BackendKind::Sim {
                 return Err(BuildError::Unsupported(format!(
@@ -80,10 +88,16 @@ impl Gateway {
             let law = s.law.unwrap_or(cfg.general.law);
             match s.signalling {
                 SpanSignalling::Em => {
+                    let span = specs.len();
                     specs.push(SimSpanSpec::E1 { name: s.name.clone(), law, ts16: Ts16::Cas });
                     let chans: Vec<u16> = (1..=31).filter(|t| *t != 16).collect();
-                    near_sigs.push((s.name.clone(), Box::new(EmSpan::new(s.em.clone(), &chans)), zone.clone()));
-                    far_sigs.push((s.name.clone(), Box::new(EmSpan::new(s.em.clone(), &chans)), zone));
+                    near_sigs.push((s.name.clone(), span, Box::new(EmSpan::new(s.em.clone(), &chans)), zone.clone()));
+                    match &s.wire_socket {
+                        Some(path) => sockets.push((span, path.clone())),
+                        None => {
+                            far_sigs.push((s.name.clone(), span, Box::new(EmSpan::new(s.em.clone(), &chans)), zone))
+                        }
+                    }
                 }
             }
         }
@@ -108,19 +122,23 @@ impl Gateway {
                     Box::new(AnalogLines::fxs(fxs_profile(&FxsProfile::default(), &zone), l.ports as usize)),
                 ),
             };
+            let span = specs.len();
             specs.push(SimSpanSpec::Analog { name: l.name.clone(), law, near, ports: l.ports });
-            near_sigs.push((l.name.clone(), nsig, zone.clone()));
-            far_sigs.push((l.name.clone(), fsig, zone));
+            near_sigs.push((l.name.clone(), span, nsig, zone.clone()));
+            far_sigs.push((l.name.clone(), span, fsig, zone));
         }
         let data_dir = cfg.general.data_dir.clone();
         let prompts_dir = cfg.general.prompts_dir();
         let (near, far, control) = sim::pair(&specs);
-        let groups = |sigs: Vec<(String, Box<dyn SignallingCore>, ToneZone)>| {
+        let groups = |sigs: Vec<Sig>| {
             sigs.into_iter()
-                .enumerate()
-                .map(|(i, (name, sig, zone))| GroupSetup { name, backend: 0, span: i, sig, zone })
+                .map(|(name, span, sig, zone)| GroupSetup { name, backend: 0, span, sig, zone })
                 .collect::<Vec<_>>()
         };
+        let ports = sockets
+            .into_iter()
+            .map(|(span, path)| WirePort::bind(&control, span, &path))
+            .collect::<Result<Vec<_>, _>>()?;
         let has_sim = !specs.is_empty();
         let engine = Engine::new(
             vec![Box::new(near) as Box<dyn Backend>],
@@ -153,11 +171,14 @@ impl Gateway {
                 .collect();
             FarEnd { engine, control, callers, record_dir: data_dir.join("sim"), placed: 0 }
         });
-        Ok(Gateway { engine, far })
+        Ok(Gateway { engine, far, ports })
     }
 
     /// One 20 ms tick of the gateway and of the simulated world.
     pub fn step(&mut self, now: Instant) {
+        for p in &mut self.ports {
+            p.pump(now);
+        }
         self.engine.step(now);
         if let Some(f) = &mut self.far {
             f.step(now);

@@ -18,6 +18,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod socket;
+pub use socket::{WirePort, WirePortError};
+
 /// How many frames a direction may queue before the oldest is dropped (an overrun).
 const AUDIO_QUEUE_MAX: usize = 8;
 /// How long a simulated FXO holds the loop open for a hook flash.
@@ -98,11 +101,64 @@ struct SpanWire {
     alarms: [Alarms; 2],
     alarm_changed: [bool; 2],
     counters: [SpanCounters; 2],
+    /// The far side belongs to a `WirePort` peer, not to the far `SimBackend`.
+    external: bool,
 }
 
 impl SpanWire {
     fn index_of(&self, chan: u16) -> Option<usize> {
         self.descs[0].channels.iter().position(|c| c.number == chan)
+    }
+
+    /// What one side's transmit does to the wire (both sides and the socket port use it).
+    fn transmit(
+        &mut self,
+        side: usize,
+        now: Instant,
+        span: usize,
+        chan: u16,
+        cmd: LineCmd,
+    ) -> Result<(), BackendError> {
+        let ci = self.index_of(chan).ok_or(BackendError::NoSuchChannel { span, chan })?;
+        let path = self.descs[side].channels[ci].path;
+        if self.alarms[side].is_down() {
+            // Nothing crosses a cut cable; the stacks learn it from the alarm.
+            return Ok(());
+        }
+        let c = &mut self.chans[ci];
+        let other = 1 - side;
+        match (&cmd, path) {
+            (LineCmd::Hdlc(frame), PathKind::Hdlc) => {
+                self.counters[side].hdlc_tx += 1;
+                c.events[other].push_back((now, LineEvent::Hdlc(frame.clone())));
+            }
+            (LineCmd::Cas(bits), PathKind::Cas) => {
+                if c.cas_tx[side] != *bits {
+                    c.cas_tx[side] = *bits;
+                    c.events[other].push_back((now, LineEvent::Cas(*bits)));
+                }
+            }
+            (LineCmd::Hook(_) | LineCmd::Polarity(_), PathKind::Fxs | PathKind::Fxo) => {
+                for (delay, ev) in analog_wire(path, &cmd, &mut c.polarity) {
+                    c.events[other].push_back((now + Duration::from_millis(delay), ev));
+                }
+            }
+            _ => {
+                return Err(BackendError::Unsupported { span, chan, what: "command for another path kind" });
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues G.711 bytes sent by `side` (drops the oldest frame when full: an overrun).
+    fn push_audio(&mut self, side: usize, ci: usize, bytes: [u8; 160]) {
+        let q = &mut self.chans[ci].audio[side];
+        if q.len() >= AUDIO_QUEUE_MAX {
+            q.pop_front();
+            self.counters[side].overruns += 1;
+        }
+        q.push_back(bytes);
+        self.counters[side].tx_frames += 1;
     }
 }
 
@@ -148,6 +204,7 @@ pub fn pair(specs: &[SimSpanSpec]) -> (SimBackend, SimBackend, SimControl) {
             alarms: [Alarms::NONE; 2],
             alarm_changed: [false; 2],
             counters: [SpanCounters::default(); 2],
+            external: false,
         });
     }
     let descs = |s: usize| fabric.spans.iter().map(|w| w.descs[s].clone()).collect::<Vec<_>>();
@@ -213,6 +270,9 @@ impl Backend for SimBackend {
         let side = self.side;
         let mut f = lock(&self.fabric);
         for (si, w) in f.spans.iter_mut().enumerate() {
+            if w.external && side == 1 {
+                continue;
+            }
             if w.alarm_changed[side] {
                 w.alarm_changed[side] = false;
                 out.push(BackendEvent::Alarm { span: si, alarms: w.alarms[side] });
@@ -259,49 +319,14 @@ impl Backend for SimBackend {
         let ci = w.index_of(chan).ok_or(BackendError::NoSuchChannel { span, chan })?;
         let mut bytes = [0u8; 160];
         w.law.encode_frame(frame, &mut bytes);
-        let q = &mut w.chans[ci].audio[side];
-        if q.len() >= AUDIO_QUEUE_MAX {
-            q.pop_front();
-            w.counters[side].overruns += 1;
-        }
-        q.push_back(bytes);
-        w.counters[side].tx_frames += 1;
+        w.push_audio(side, ci, bytes);
         Ok(())
     }
 
     fn transmit(&mut self, now: Instant, span: usize, chan: u16, cmd: LineCmd) -> Result<(), BackendError> {
-        let side = self.side;
         let mut f = lock(&self.fabric);
         let w = f.spans.get_mut(span).ok_or(BackendError::NoSuchChannel { span, chan })?;
-        let ci = w.index_of(chan).ok_or(BackendError::NoSuchChannel { span, chan })?;
-        let path = w.descs[side].channels[ci].path;
-        if w.alarms[side].is_down() {
-            // Nothing crosses a cut cable; the stacks learn it from the alarm.
-            return Ok(());
-        }
-        let c = &mut w.chans[ci];
-        let other = 1 - side;
-        match (&cmd, path) {
-            (LineCmd::Hdlc(frame), PathKind::Hdlc) => {
-                w.counters[side].hdlc_tx += 1;
-                c.events[other].push_back((now, LineEvent::Hdlc(frame.clone())));
-            }
-            (LineCmd::Cas(bits), PathKind::Cas) => {
-                if c.cas_tx[side] != *bits {
-                    c.cas_tx[side] = *bits;
-                    c.events[other].push_back((now, LineEvent::Cas(*bits)));
-                }
-            }
-            (LineCmd::Hook(_) | LineCmd::Polarity(_), PathKind::Fxs | PathKind::Fxo) => {
-                for (delay, ev) in analog_wire(path, &cmd, &mut c.polarity) {
-                    c.events[other].push_back((now + Duration::from_millis(delay), ev));
-                }
-            }
-            _ => {
-                return Err(BackendError::Unsupported { span, chan, what: "command for another path kind" });
-            }
-        }
-        Ok(())
+        w.transmit(self.side, now, span, chan, cmd)
     }
 
     fn alarms(&self, span: usize) -> Alarms {
