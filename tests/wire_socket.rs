@@ -41,7 +41,7 @@ fn external_far_end_on_the_wire_socket() {
     let peer = Socket::new(Domain::UNIX, Type::SEQPACKET, None).unwrap();
     peer.connect(&SockAddr::unix(&wire).unwrap()).unwrap();
     peer.set_nonblocking(true).unwrap();
-    let mut cas_from_gw = vec![0u8; 32];
+    let mut cas_from_gw = [0u8; 32];
     let mut heard: Vec<i16> = Vec::new();
     let mut dtmf = DtmfGenerator::new(DtmfTxConfig::default());
     let mut buf = [0u8; 512];
