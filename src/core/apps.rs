@@ -11,17 +11,18 @@ use std::time::Duration;
 
 /// The demo IVR: answer, record the call, play a welcome prompt, collect an account
 /// number, take a short message after the beep, say goodbye, hang up.
+/// Prompt paths are relative: the call core resolves them against the prompts directory.
+#[derive(Default)]
 pub struct DemoIvr {
-    prompts: PathBuf,
     step: u8,
 }
 
 impl DemoIvr {
-    pub fn new(prompts: PathBuf) -> Self {
-        DemoIvr { prompts, step: 0 }
+    pub fn new() -> Self {
+        DemoIvr::default()
     }
     fn prompt(&self, name: &str) -> PlayItem {
-        PlayItem::File(self.prompts.join(name))
+        PlayItem::File(name.into())
     }
 }
 

@@ -148,6 +148,8 @@ pub struct Engine {
     now: Instant,
     scratch: Vec<BackendEvent>,
     digits: Vec<(usize, usize, char)>,
+    tx_done: Vec<TxDone>,
+    ids: Vec<u64>,
 }
 
 impl Engine {
@@ -213,6 +215,8 @@ impl Engine {
             now: Instant::ZERO,
             scratch: Vec::new(),
             digits: Vec::new(),
+            tx_done: Vec::new(),
+            ids: Vec::new(),
         }
     }
 
@@ -515,7 +519,7 @@ impl Engine {
                         (Ok(Box::new(apps::BridgeApp::new(target))), format!("route[{i}] dial {d}"))
                     } else {
                         let name = r.app.clone().unwrap_or_default();
-                        (Ok(Box::new(apps::DemoIvr::new(self.prompts_dir.clone()))), format!("route[{i}] app {name}"))
+                        (Ok(Box::new(apps::DemoIvr::new())), format!("route[{i}] app {name}"))
                     }
                 }
             },
@@ -736,8 +740,10 @@ impl Engine {
 
     fn run_timers(&mut self) {
         let now = self.now;
-        let ids: Vec<u64> = self.calls.keys().copied().collect();
-        for id in ids {
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(self.calls.keys().copied());
+        for &id in &ids {
             let Some(c) = self.calls.get_mut(&id) else { continue };
             match &mut c.op {
                 Some(Op::Collect { deadline, got, .. }) if *deadline <= now => {
@@ -759,10 +765,13 @@ impl Engine {
     }
 
     fn run_apps(&mut self) {
-        let ids: Vec<u64> = self.calls.keys().copied().collect();
-        for id in ids {
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(self.calls.keys().copied());
+        for &id in &ids {
             self.run_app(id);
         }
+        self.ids = ids;
     }
 
     fn run_app(&mut self, id: u64) {
@@ -992,90 +1001,86 @@ impl Engine {
         }
     }
 
+    /// Builds and sends one frame per audio channel. Work that changes call state (an
+    /// operation finished) is collected in a reused list and done after the loop, so the
+    /// steady state allocates nothing.
     fn media_tx(&mut self) {
-        let mut digits_sent = Vec::new();
-        let mut played = Vec::new();
-        let mut record_frames: Vec<(u64, Frame, Frame)> = Vec::new();
-        let mut record_ops = Vec::new();
+        let mut done = std::mem::take(&mut self.tx_done);
         for g in 0..self.groups.len() {
             for ci in 0..self.groups[g].chans.len() {
-                if !self.groups[g].chans[ci].audio {
+                let c = &mut self.groups[g].chans[ci];
+                if !c.audio {
                     continue;
                 }
                 let mut tx: Frame = [0; FRAME_SAMPLES];
-                let call = self.groups[g].chans[ci].call;
-                let c = &mut self.groups[g].chans[ci];
+                let call = c.call;
+                let mut bridge_from = None;
                 if let Some(t) = &mut c.line_tone {
                     t.fill(&mut tx);
                 } else if c.sending_digits {
                     c.dtmf_tx.fill(&mut tx);
                     if c.dtmf_tx.is_idle() {
                         c.sending_digits = false;
-                        digits_sent.push((g, c.number));
+                        done.push(TxDone::DigitsSent(g, c.number));
                     }
-                } else if let Some(id) = call {
-                    if let Some(cl) = self.calls.get_mut(&id) {
-                        if let Some(p) = &mut cl.player {
-                            if p.fill(&mut tx) {
-                                cl.player = None;
-                                played.push(id);
-                            }
-                        } else if cl.bridged {
-                            if let Some(peer) = cl.peer.and_then(|p| self.calls.get(&p)) {
-                                tx = self.groups[peer.group].chans[peer.chan].rx;
-                            }
+                } else if let Some(cl) = call.and_then(|id| self.calls.get_mut(&id)) {
+                    if let Some(p) = &mut cl.player {
+                        if p.fill(&mut tx) {
+                            cl.player = None;
+                            done.push(TxDone::Played(cl.info.id));
                         }
+                    } else if cl.bridged {
+                        bridge_from = cl.peer.and_then(|p| self.calls.get(&p)).map(|p| (p.group, p.chan));
                     }
+                }
+                if let Some((pg, pci)) = bridge_from {
+                    // The peer's frame received this tick (all receives ran before).
+                    tx = self.groups[pg].chans[pci].rx;
                 }
                 let group = &self.groups[g];
                 let c = &group.chans[ci];
                 if let Err(e) = self.backends[group.backend].write_audio(group.span, c.number, &tx) {
                     tracing::debug!("write_audio: {e}");
                 }
-                if let Some(cl) = call.and_then(|id| self.calls.get(&id)) {
-                    if let Some((rid, _)) = &cl.recording {
-                        record_frames.push((*rid, c.rx, tx));
+                let Some(cl) = call.and_then(|id| self.calls.get_mut(&id)) else { continue };
+                if let (Some((rid, _)), Some(pool)) = (&cl.recording, &self.recorder) {
+                    pool.frame(*rid, &c.rx, &tx);
+                }
+                if let Some(Op::Record { rec: Some((rid, _)), frames, silence, .. }) = &mut cl.op {
+                    if let Some(pool) = &self.recorder {
+                        pool.frame(*rid, &c.rx, &[0; FRAME_SAMPLES]);
                     }
-                    if matches!(cl.op, Some(Op::Record { rec: Some(_), .. })) {
-                        record_ops.push((cl.info.id, c.rx));
+                    *frames += 1;
+                    if silence.process(&c.rx) {
+                        done.push(TxDone::RecordSilence(cl.info.id));
                     }
                 }
             }
         }
-        if let Some(pool) = &self.recorder {
-            for (rid, rx, tx) in &record_frames {
-                pool.frame(*rid, rx, tx);
-            }
-        }
-        for (g, chan) in digits_sent {
-            self.groups[g].sig.handle_input(self.now, SigInput::DigitsSent { chan });
-            self.drain_sig(g);
-        }
-        for (id, rx) in record_ops {
-            let mut stop = false;
-            if let Some(Some(Op::Record { rec: Some((rid, _)), frames, silence, .. })) =
-                self.calls.get_mut(&id).map(|c| &mut c.op)
-            {
-                if let Some(pool) = &self.recorder {
-                    pool.frame(*rid, &rx, &[0; FRAME_SAMPLES]);
+        for d in done.drain(..) {
+            match d {
+                TxDone::DigitsSent(g, chan) => {
+                    self.groups[g].sig.handle_input(self.now, SigInput::DigitsSent { chan });
+                    self.drain_sig(g);
                 }
-                *frames += 1;
-                stop = silence.process(&rx);
-            }
-            if stop {
-                self.stop_record_op(id);
-            }
-        }
-        for id in played {
-            let op_is_play = self.calls.get(&id).map(|c| matches!(c.op, Some(Op::Play { .. })));
-            let op_is_record = self.calls.get(&id).map(|c| matches!(c.op, Some(Op::Record { rec: None, .. })));
-            if op_is_play == Some(true) {
-                self.complete_op(id, OpResult::Played { interrupted: None });
-            } else if op_is_record == Some(true) {
-                self.start_record_op(id);
+                TxDone::RecordSilence(id) => self.stop_record_op(id),
+                TxDone::Played(id) => match self.calls.get(&id).map(|c| &c.op) {
+                    Some(Some(Op::Play { .. })) => self.complete_op(id, OpResult::Played { interrupted: None }),
+                    // The beep before a recording ended: start recording.
+                    Some(Some(Op::Record { rec: None, .. })) => self.start_record_op(id),
+                    _ => {}
+                },
             }
         }
+        self.tx_done = done;
     }
+}
+
+/// Follow-up work found while sending frames.
+enum TxDone {
+    DigitsSent(usize, u16),
+    Played(u64),
+    RecordSilence(u64),
 }
 
 fn describe(items: &[PlayItem]) -> String {

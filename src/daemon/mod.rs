@@ -193,7 +193,7 @@ fn answer(gw: &mut Gateway, req: Request) -> Response {
             }
         }
         Request::Originate { group, number } => {
-            let app = Box::new(crate::core::apps::DemoIvr::new(PathBuf::from("")));
+            let app = Box::new(crate::core::apps::DemoIvr::new());
             match e.originate(&group, &number, Default::default(), Some(app)) {
                 Ok(id) => Response::ok(serde_json::json!({ "call": id })),
                 Err(err) => Response::err(err),
