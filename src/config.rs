@@ -48,6 +48,9 @@ pub struct General {
     pub law: Law,
     /// How long a graceful shutdown waits for calls to clear after hanging them up.
     pub shutdown_grace_ms: u64,
+    /// systemd READY waits for every span to be up, but no longer than this: a span with
+    /// an unplugged cable must not fail the boot (STATUS then names the spans in alarm).
+    pub ready_timeout_ms: u64,
 }
 
 impl Default for General {
@@ -59,6 +62,7 @@ impl Default for General {
             zone: "cn".into(),
             law: Law::Alaw,
             shutdown_grace_ms: 5000,
+            ready_timeout_ms: 10_000,
         }
     }
 }

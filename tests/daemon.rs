@@ -96,14 +96,31 @@ fn run_reloads_routes_on_sighup_and_keeps_a_bad_config_out() {
         sock
     );
     std::fs::write(&cfg_path, format!("{base}\n[[route]]\nreject = \"USER_BUSY\"\n")).unwrap();
-    let mut child = Command::new(bin())
-        .args(["run", "--config"])
+    // Play systemd: a notify socket and a watchdog.
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // systemd sets WATCHDOG_PID to the service's pid: a shell that execs trunkd keeps its pid.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("WATCHDOG_PID=$$ exec \"$0\" run --config \"$1\"")
+        .arg(bin())
         .arg(&cfg_path)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "200000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     wait_for("control socket", || sock.exists() && ctl(&sock, &["status"]).0);
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    while !(seen.contains("READY=1") && seen.contains("WATCHDOG=1")) {
+        let n = notify.recv(&mut buf).expect("READY and WATCHDOG within 10 s");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        seen.push('\n');
+    }
+    assert!(seen.contains("STATUS=spans up, 0 calls"), "{seen}");
 
     // A broken file is refused and the daemon keeps running on the old one.
     std::fs::write(&cfg_path, format!("{base}\n[[route]]\nrejekt = 1\n")).unwrap();
@@ -127,4 +144,9 @@ fn run_reloads_routes_on_sighup_and_keeps_a_bad_config_out() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(child.wait().unwrap().success());
+    notify.set_nonblocking(true).unwrap();
+    while let Ok(n) = notify.recv(&mut buf) {
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("RELOADING=1") && seen.contains("STOPPING=1"), "{seen}");
 }

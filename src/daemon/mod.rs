@@ -71,6 +71,9 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     };
     let mut last_ping = std::time::Instant::now();
     let mut ready = false;
+    let ready_wait = Duration::from_millis(cfg.general.ready_timeout_ms);
+    let mut last_status = String::new();
+    let mut last_status_at = std::time::Instant::now();
     let mut stopping: Option<std::time::Instant> = None;
     let grace = Duration::from_millis(cfg.general.shutdown_grace_ms);
     let mut cfg = cfg;
@@ -81,10 +84,20 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
                 let now = Instant::from_micros(start.elapsed().as_micros() as u64);
                 gw.step(now);
                 report(&mut gw, opts.live);
-                if !ready && gw.engine.spans_up() {
+                if !ready && (gw.engine.spans_up() || start.elapsed() >= ready_wait) {
                     ready = true;
-                    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("spans up")]);
-                    tracing::info!("spans up, ready");
+                    let status = status_line(&gw);
+                    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(&status)]);
+                    tracing::info!("ready: {status}");
+                    last_status = status;
+                }
+                if ready && last_status_at.elapsed() >= Duration::from_secs(1) {
+                    last_status_at = std::time::Instant::now();
+                    let status = status_line(&gw);
+                    if status != last_status {
+                        notify(&[sd_notify::NotifyState::Status(&status)]);
+                        last_status = status;
+                    }
                 }
                 if let Some(half) = watchdog {
                     if last_ping.elapsed() >= half {
@@ -128,6 +141,18 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     let _ = std::fs::remove_file(&sock);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// One line for `systemctl status`: calls, and which spans are in alarm.
+fn status_line(gw: &Gateway) -> String {
+    let down: Vec<String> =
+        gw.engine.spans_status().into_iter().filter(|s| !s.up).map(|s| format!("{} ({})", s.name, s.alarms)).collect();
+    let calls = gw.engine.active_calls();
+    if down.is_empty() {
+        format!("spans up, {calls} calls")
+    } else {
+        format!("{calls} calls; in alarm: {}", down.join(", "))
+    }
 }
 
 fn begin_shutdown(gw: &mut Gateway) -> std::time::Instant {
