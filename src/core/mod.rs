@@ -598,13 +598,10 @@ impl Engine {
         }
     }
 
+    /// Clears a call from our side. The call is detached from its channel before the
+    /// stack hears of it, so whatever the stack reports back (even `Released` at once)
+    /// cannot end it a second time with another cause.
     fn local_hangup(&mut self, id: u64, cause: Cause) {
-        if let Some(c) = self.calls.get(&id) {
-            let (g, ci) = (c.group, c.chan);
-            if !self.groups[g].chans[ci].hangup_sent {
-                self.sig_command(g, ci, CallCommand::Hangup { cause });
-            }
-        }
         self.finish_call(id, cause);
     }
 
