@@ -161,6 +161,8 @@ pub struct RouteConfig {
     pub timeout: u64,
     /// Reject with this cause (`CALL_REJECTED`, `USER_BUSY`, `21`, …).
     pub reject: Option<String>,
+    /// Prompt language for `app` (a directory under the prompts dir: `en`, `zh`, …).
+    pub lang: Option<String>,
 }
 
 fn dial_timeout() -> u64 {
@@ -330,6 +332,11 @@ impl Config {
             if let Some(a) = &r.app {
                 if a != "demo" {
                     err(format!("route[{i}].app"), format!("unknown application `{a}` (built in: demo)"));
+                }
+            }
+            if let Some(l) = &r.lang {
+                if l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    err(format!("route[{i}].lang"), format!("`{l}`: a prompt set name like `en` or `zh`"));
                 }
             }
             if let Some(d) = &r.dial {

@@ -11,18 +11,20 @@ use std::time::Duration;
 
 /// The demo IVR: answer, record the call, play a welcome prompt, collect an account
 /// number, take a short message after the beep, say goodbye, hang up.
-/// Prompt paths are relative: the call core resolves them against the prompts directory.
-#[derive(Default)]
+/// Prompt paths are relative (`<lang>/welcome.wav`): the call core resolves them against
+/// the prompts directory.
 pub struct DemoIvr {
+    lang: String,
     step: u8,
 }
 
 impl DemoIvr {
-    pub fn new() -> Self {
-        DemoIvr::default()
+    /// `lang` names the prompt set: `en` or `zh` are shipped.
+    pub fn new(lang: &str) -> Self {
+        DemoIvr { lang: lang.to_string(), step: 0 }
     }
     fn prompt(&self, name: &str) -> PlayItem {
-        PlayItem::File(name.into())
+        PlayItem::File(format!("{}/{name}", self.lang).into())
     }
 }
 
@@ -47,7 +49,7 @@ impl Application for DemoIvr {
                 // Far ends confirm an answer only after their debounce (E&M tells a wink from an
                 // answer by its length), so a prompt started at once loses its first syllable.
                 out.push(AppCmd::Sleep(Duration::from_millis(500)));
-                out.push(AppCmd::Play { items: vec![self.prompt("en/welcome.wav")], interrupt: "0123456789*#".into() });
+                out.push(AppCmd::Play { items: vec![self.prompt("welcome.wav")], interrupt: "0123456789*#".into() });
                 out.push(AppCmd::Collect(CollectSpec {
                     max: 12,
                     terminators: "#".into(),
@@ -59,7 +61,7 @@ impl Application for DemoIvr {
             (1, Some(OpResult::Played { .. } | OpResult::Slept)) => {}
             (1, Some(OpResult::Collected { digits, .. })) => {
                 out.push(AppCmd::SetVar("account".into(), digits));
-                out.push(AppCmd::Play { items: vec![self.prompt("en/thanks.wav")], interrupt: String::new() });
+                out.push(AppCmd::Play { items: vec![self.prompt("thanks.wav")], interrupt: String::new() });
                 out.push(AppCmd::Record(RecordSpec {
                     path: format!("messages/msg-{}.wav", call.id).into(),
                     limit: Duration::from_secs(10),
@@ -71,7 +73,7 @@ impl Application for DemoIvr {
             }
             (2, Some(OpResult::Played { .. })) => {}
             (2, Some(OpResult::Recorded { .. })) => {
-                out.push(AppCmd::Play { items: vec![self.prompt("en/goodbye.wav")], interrupt: String::new() });
+                out.push(AppCmd::Play { items: vec![self.prompt("goodbye.wav")], interrupt: String::new() });
                 out.push(AppCmd::Hangup(Cause::NormalClearing));
                 self.step = 3;
             }

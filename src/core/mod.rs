@@ -519,7 +519,8 @@ impl Engine {
                         (Ok(Box::new(apps::BridgeApp::new(target))), format!("route[{i}] dial {d}"))
                     } else {
                         let name = r.app.clone().unwrap_or_default();
-                        (Ok(Box::new(apps::DemoIvr::new())), format!("route[{i}] app {name}"))
+                        let lang = r.lang.as_deref().unwrap_or("en");
+                        (Ok(Box::new(apps::DemoIvr::new(lang))), format!("route[{i}] app {name} ({lang})"))
                     }
                 }
             },

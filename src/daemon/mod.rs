@@ -8,7 +8,7 @@
 pub mod control;
 
 use crate::config::{Config, ConfigErrors};
-use crate::core::event::CoreEvent;
+use crate::core::event::{CoreEvent, EventKind};
 use crate::core::router::Router;
 use crate::core::Routing;
 use crate::gateway::{BuildError, Gateway};
@@ -77,13 +77,14 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     let mut stopping: Option<std::time::Instant> = None;
     let grace = Duration::from_millis(cfg.general.shutdown_grace_ms);
     let mut cfg = cfg;
+    let mut tally = Tally::default();
 
     loop {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = Instant::from_micros(start.elapsed().as_micros() as u64);
                 gw.step(now);
-                report(&mut gw, opts.live);
+                report(&mut gw, opts.live, &mut tally);
                 if !ready && (gw.engine.spans_up() || start.elapsed() >= ready_wait) {
                     ready = true;
                     let status = status_line(&gw);
@@ -137,8 +138,17 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     if let Some(f) = &mut gw.far {
         f.engine.finish();
     }
-    report(&mut gw, opts.live);
+    report(&mut gw, opts.live, &mut tally);
     let _ = std::fs::remove_file(&sock);
+    if opts.live {
+        println!(
+            "\n{} calls ({} answered), {} recordings under {}",
+            tally.calls,
+            tally.answered,
+            tally.recordings,
+            cfg.general.data_dir.join("recordings").display()
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -218,7 +228,7 @@ fn answer(gw: &mut Gateway, req: Request) -> Response {
             }
         }
         Request::Originate { group, number } => {
-            let app = Box::new(crate::core::apps::DemoIvr::new());
+            let app = Box::new(crate::core::apps::DemoIvr::new("en"));
             match e.originate(&group, &number, Default::default(), Some(app)) {
                 Ok(id) => Response::ok(serde_json::json!({ "call": id })),
                 Err(err) => Response::err(err),
@@ -232,9 +242,25 @@ fn to_json<T: serde::Serialize>(v: T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or_default()
 }
 
-fn report(gw: &mut Gateway, live: bool) {
+/// What the gateway did, for the demo's closing line.
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    answered: u64,
+    recordings: u64,
+}
+
+fn report(gw: &mut Gateway, live: bool, tally: &mut Tally) {
     let events: Vec<CoreEvent> = gw.engine.drain_events().collect();
     for ev in events {
+        match &ev.kind {
+            EventKind::Ended { talk, .. } => {
+                tally.calls += 1;
+                tally.answered += u64::from(talk.is_some());
+            }
+            EventKind::RecordingFinished { error: None, .. } => tally.recordings += 1,
+            _ => {}
+        }
         if live {
             println!("{ev}");
         } else {
