@@ -248,7 +248,7 @@ impl Config {
             };
             ConfigErrors {
                 source_name: prefix.clone(),
-                errors: vec![ConfigError { location, message: e.message().trim().to_string() }],
+                errors: vec![ConfigError { location, message: toml_message(&e) }],
             }
         })?;
         let errors = cfg.validate();
@@ -377,8 +377,12 @@ impl Config {
                     err(format!("sim.caller[{i}].steps[{j}]"), e);
                 }
             }
-            if c.every_ms == Some(0) {
-                err(format!("sim.caller[{i}].every_ms"), "must be greater than 0".into());
+            const DAY_MS: u64 = 86_400_000;
+            if c.every_ms.is_some_and(|e| e == 0 || e > DAY_MS) {
+                err(format!("sim.caller[{i}].every_ms"), "must be 1..=86400000 (a day)".into());
+            }
+            if c.at_ms > DAY_MS {
+                err(format!("sim.caller[{i}].at_ms"), "must be at most 86400000 (a day)".into());
             }
         }
         for (i, s) in self.spans.iter().enumerate() {
@@ -401,6 +405,16 @@ fn check_name(name: &str, loc: &str, seen: &mut HashSet<String>, err: &mut impl 
     }
     if !seen.insert(name.to_string()) {
         err(loc.into(), format!("`{name}` is used twice"));
+    }
+}
+
+/// toml's message, or a plain one where it gives none (some lexical errors).
+fn toml_message(e: &toml::de::Error) -> String {
+    let m = e.message().trim();
+    if m.is_empty() {
+        "invalid TOML here (an unfinished value, or a control character such as a bare carriage return)".into()
+    } else {
+        m.to_string()
     }
 }
 

@@ -19,8 +19,9 @@ impl Instant {
         Instant(us)
     }
 
+    /// Saturates instead of overflowing (a config can ask for absurd times).
     pub const fn from_millis(ms: u64) -> Self {
-        Instant(ms * 1000)
+        Instant(ms.saturating_mul(1000))
     }
 
     pub const fn as_micros(self) -> u64 {

@@ -72,14 +72,26 @@ struct Chan {
     number: u16,
     audio: bool,
     call: Option<u64>,
-    /// The signalling stack is doing something on this channel (off-hook, dialling, …).
-    active: bool,
+    /// The stack had the channel busy at the last tick (refreshed from `is_idle`).
+    in_use: bool,
     hangup_sent: bool,
     rx: Frame,
     dtmf: DtmfDetector,
     dtmf_tx: DtmfGenerator,
     sending_digits: bool,
     line_tone: Option<ToneGenerator>,
+}
+
+impl Chan {
+    /// Back to idle: no tone, no digits queued, a fresh detector.
+    fn reset(&mut self) {
+        self.in_use = false;
+        self.hangup_sent = false;
+        self.line_tone = None;
+        self.sending_digits = false;
+        self.dtmf_tx = DtmfGenerator::new(DtmfTxConfig::default());
+        self.dtmf.reset();
+    }
 }
 
 struct Group {
@@ -173,7 +185,7 @@ impl Engine {
                         number: c.number,
                         audio: c.audio,
                         call: None,
-                        active: false,
+                        in_use: false,
                         hangup_sent: false,
                         rx: [0; FRAME_SAMPLES],
                         dtmf: DtmfDetector::new(DtmfRxConfig::default()),
@@ -235,7 +247,8 @@ impl Engine {
 
     /// True when no call exists and every channel is back to idle.
     pub fn is_idle(&self) -> bool {
-        self.calls.is_empty() && self.groups.iter().all(|g| g.chans.iter().all(|c| !c.active && c.call.is_none()))
+        self.calls.is_empty()
+            && self.groups.iter().all(|g| g.chans.iter().filter(|c| c.audio).all(|c| g.sig.is_idle(c.number)))
     }
 
     /// True when no span reports an alarm that stops calls.
@@ -301,21 +314,17 @@ impl Engine {
         match ev {
             BackendEvent::Line { span, chan, event } => {
                 let Some(g) = self.groups.iter().position(|g| g.backend == b && g.span == span) else { return };
-                if let Some(ci) = self.groups[g].chan_index(chan) {
-                    let c = &mut self.groups[g].chans[ci];
-                    if !c.active
-                        && c.call.is_none()
-                        && matches!(
-                            event,
-                            crate::backend::line::LineEvent::Hook(_) | crate::backend::line::LineEvent::Cas(_)
-                        )
-                    {
-                        c.active = true;
+                let grp = &self.groups[g];
+                let seizable = grp.chan_index(chan).filter(|ci| grp.chans[*ci].call.is_none() && grp.sig.is_idle(chan));
+                self.groups[g].sig.handle_input(self.now, SigInput::Line { chan, event });
+                // The far end took an idle channel (off-hook, seizure, ringing): say so before
+                // whatever the stack reports about it.
+                if let Some(ci) = seizable {
+                    if !self.groups[g].sig.is_idle(chan) {
                         let dev = self.groups[g].device(ci);
                         self.emit(None, dev, EventKind::Seized);
                     }
                 }
-                self.groups[g].sig.handle_input(self.now, SigInput::Line { chan, event });
                 self.drain_sig(g);
             }
             BackendEvent::Alarm { span, alarms } => {
@@ -343,9 +352,6 @@ impl Engine {
                         let gen = tone.map(|t| ToneGenerator::new(self.groups[g].zone.tone(t)));
                         let c = &mut self.groups[g].chans[ci];
                         c.line_tone = gen;
-                        if tone.is_some() {
-                            c.active = true;
-                        }
                     }
                 }
                 SigOutput::SendDigits { chan, digits } => {
@@ -353,7 +359,6 @@ impl Engine {
                         let c = &mut self.groups[g].chans[ci];
                         c.dtmf_tx.push_digits(&digits);
                         c.sending_digits = true;
-                        c.active = true;
                     }
                 }
                 SigOutput::Event { chan, event } => {
@@ -439,13 +444,7 @@ impl Engine {
                 if let Some(id) = call {
                     self.finish_call(id, Cause::NormalClearing);
                 }
-                let c = &mut self.groups[g].chans[ci];
-                c.active = false;
-                c.hangup_sent = false;
-                c.line_tone = None;
-                c.sending_digits = false;
-                c.dtmf_tx = DtmfGenerator::new(DtmfTxConfig::default());
-                c.dtmf.reset();
+                self.groups[g].chans[ci].reset();
             }
         }
     }
@@ -456,7 +455,7 @@ impl Engine {
         let device = self.groups[g].device(ci);
         let c = &mut self.groups[g].chans[ci];
         c.call = Some(id);
-        c.active = true;
+        c.in_use = true;
         c.hangup_sent = false;
         self.calls.insert(
             id,
@@ -545,6 +544,20 @@ impl Engine {
         caller: Party,
         app: Option<Box<dyn Application>>,
     ) -> Result<u64, OriginateError> {
+        self.place(group, called, caller, app, None)
+    }
+
+    /// Places an outgoing call; with `bridge = (a_leg, deadline)` it becomes that call's
+    /// B-leg. The legs are linked before the stack hears of the call, so a stack that
+    /// refuses at once (busy line, glare) ends the A-leg's bridge operation properly.
+    fn place(
+        &mut self,
+        group: &str,
+        called: &str,
+        caller: Party,
+        app: Option<Box<dyn Application>>,
+        bridge: Option<(u64, Instant)>,
+    ) -> Result<u64, OriginateError> {
         if !self.accepting {
             return Err(OriginateError::ShuttingDown);
         }
@@ -556,14 +569,25 @@ impl Engine {
         if self.groups[g].alarms.is_down() {
             return Err(OriginateError::NoChannel(group.into()));
         }
+        let sig = &self.groups[g].sig;
         let ci = self.groups[g]
             .chans
             .iter()
-            .position(|c| c.audio && c.call.is_none() && !c.active)
+            .position(|c| c.audio && c.call.is_none() && sig.is_idle(c.number))
             .ok_or_else(|| OriginateError::NoChannel(group.into()))?;
         let id = self.new_call(g, ci, Direction::Outbound, called.to_string(), caller.clone());
         if let Some(c) = self.calls.get_mut(&id) {
             c.app = app;
+            if let Some((a, _)) = bridge {
+                c.parent = Some(a);
+                c.peer = Some(a);
+            }
+        }
+        if let Some((a, deadline)) = bridge {
+            if let Some(ac) = self.calls.get_mut(&a) {
+                ac.peer = Some(id);
+                ac.op = Some(Op::Bridge { leg: id, deadline });
+            }
         }
         self.sig_command(g, ci, CallCommand::Originate { called: called.to_string(), calling: caller });
         Ok(id)
@@ -753,8 +777,14 @@ impl Engine {
                 Some(Op::Record { deadline, rec: Some(_), .. }) if *deadline <= now => self.stop_record_op(id),
                 Some(Op::Bridge { leg, deadline }) if *deadline <= now => {
                     let leg = *leg;
-                    if self.calls.get(&leg).is_some_and(|b| b.answered_at.is_none()) {
-                        self.local_hangup(leg, Cause::NoAnswer);
+                    match self.calls.get(&leg) {
+                        Some(b) if b.answered_at.is_none() => self.local_hangup(leg, Cause::NoAnswer),
+                        Some(_) => {}
+                        // The leg is gone without telling us: never leave the caller waiting.
+                        None => self.complete_op(
+                            id,
+                            OpResult::BridgeEnded { cause: Cause::NormalUnspecified, connected: false },
+                        ),
                     }
                 }
                 _ => {}
@@ -851,17 +881,8 @@ impl Engine {
             AppCmd::Sleep(d) => c.op = Some(Op::Sleep { until: now + d }),
             AppCmd::Bridge(target) => {
                 let caller = c.info.caller.clone();
-                match self.originate(&target.group, &target.number, caller, None) {
-                    Ok(leg) => {
-                        if let Some(b) = self.calls.get_mut(&leg) {
-                            b.parent = Some(id);
-                            b.peer = Some(id);
-                        }
-                        if let Some(a) = self.calls.get_mut(&id) {
-                            a.peer = Some(leg);
-                            a.op = Some(Op::Bridge { leg, deadline: now + target.timeout });
-                        }
-                    }
+                match self.place(&target.group, &target.number, caller, None, Some((id, now + target.timeout))) {
+                    Ok(_) => {}
                     Err(e) => {
                         self.emit_call(id, EventKind::Problem(e.to_string()));
                         let cause = match e {
@@ -987,7 +1008,14 @@ impl Engine {
                     continue;
                 }
                 backend.read_audio(group.span, c.number, &mut c.rx);
-                if c.active || c.call.is_some() {
+                // Listen while the stack has the channel busy (collecting digits before a
+                // call exists, too); when it is idle again, start the next use afresh.
+                let busy = c.call.is_some() || !group.sig.is_idle(c.number);
+                if !busy && c.in_use {
+                    c.reset();
+                }
+                c.in_use = busy;
+                if busy {
                     c.dtmf.process(&c.rx);
                     while let Some(ev) = c.dtmf.poll_event() {
                         if matches!(ev.kind, DtmfEventKind::End { .. }) {

@@ -123,6 +123,12 @@ pub trait SignallingCore: Send {
     fn poll_timeout(&self) -> Option<Instant>;
     /// A short state name per channel for `trunkd ctl channels` (e.g. "idle", "ringing").
     fn channel_state(&self, chan: u16) -> &'static str;
+    /// Whether the channel is free: no call, no seizure, no guard time. The call core asks
+    /// the stack instead of guessing from line events, since only the stack knows when a
+    /// far end that gave up has really left the line.
+    fn is_idle(&self, chan: u16) -> bool {
+        self.channel_state(chan) == "idle"
+    }
 }
 
 pub mod analog;
