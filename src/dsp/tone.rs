@@ -20,6 +20,18 @@ pub enum ToneKind {
     Beep,
 }
 
+impl ToneKind {
+    /// Every kind, in declaration order (each zone defines all of them).
+    pub const ALL: [ToneKind; 6] = [
+        ToneKind::Dial,
+        ToneKind::Busy,
+        ToneKind::Ringback,
+        ToneKind::Congestion,
+        ToneKind::CallWaiting,
+        ToneKind::Beep,
+    ];
+}
+
 /// A tone as data: the frequencies it mixes and its cadence.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -45,15 +45,7 @@ impl ToneZone {
         if self.name.is_empty() {
             return Err(bad("empty name"));
         }
-        let kinds = [
-            ToneKind::Dial,
-            ToneKind::Busy,
-            ToneKind::Ringback,
-            ToneKind::Congestion,
-            ToneKind::CallWaiting,
-            ToneKind::Beep,
-        ];
-        for kind in kinds {
+        for kind in ToneKind::ALL {
             let spec = self.tone(kind);
             let nyquist = crate::dsp::SAMPLE_RATE as f32 / 2.0;
             if spec.freqs.is_empty() {
@@ -133,14 +125,7 @@ mod tests {
     use crate::dsp::goertzel::tone_dbm0;
     use crate::dsp::tone::render;
 
-    const KINDS: [ToneKind; 6] = [
-        ToneKind::Dial,
-        ToneKind::Busy,
-        ToneKind::Ringback,
-        ToneKind::Congestion,
-        ToneKind::CallWaiting,
-        ToneKind::Beep,
-    ];
+    const KINDS: [ToneKind; 6] = ToneKind::ALL;
 
     /// (on, off) run lengths in ms of rendered audio, measured on 5 ms blocks.
     fn runs(x: &[i16]) -> Vec<(bool, u32)> {

@@ -20,12 +20,11 @@
 //! An incoming seizure with no digit by `first_digit_timeout_ms` is offered with an empty
 //! number (tie lines without an address exist; the call core decides).
 
-use std::time::Duration;
-
 use serde::{Deserialize, Deserializer};
 
 use crate::backend::line::{Abcd, LineCmd, LineEvent};
 use crate::signalling::analog::Out;
+use crate::signalling::ms;
 use crate::signalling::{CallCommand, CallEvent, Cause, SigInput, SigOutput, SignallingCore};
 use crate::time::{earliest, Instant};
 
@@ -150,10 +149,6 @@ impl EmProfile {
         }
         Ok(())
     }
-}
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(u64::from(v))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,6 +16,11 @@ use crate::dsp::tone::ToneKind;
 use crate::pii::Pii;
 use crate::time::Instant;
 
+/// Profile durations are whole milliseconds in config; timers want `Duration`.
+pub(crate) fn ms(v: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::from(v))
+}
+
 /// Whether the calling party allowed its number to be shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -19,17 +19,13 @@
 //! as another cause of the far-cleared path once it does.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use super::profile::{DialMode, FxoProfile};
 use super::Out;
 use crate::backend::line::{HookCmd, HookEvent, LineCmd, LineEvent};
+use crate::signalling::ms;
 use crate::signalling::{CallCommand, CallEvent, Cause, Party};
 use crate::time::{earliest, Instant};
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(u64::from(v))
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {

@@ -7,18 +7,13 @@
 //! `flash_max_ms` is a hang-up, so a hang-up is reported `flash_max_ms` after the loop
 //! opened: the price of telling it from a flash.
 
-use std::time::Duration;
-
 use super::profile::{ClearTone, Disconnect, FxsProfile};
 use super::Out;
 use crate::backend::line::{HookCmd, HookEvent, LineCmd, LineEvent, Polarity};
 use crate::dsp::tone::ToneKind;
+use crate::signalling::ms;
 use crate::signalling::{CallCommand, CallEvent, Cause, Party};
 use crate::time::{earliest, Instant};
-
-fn ms(v: u32) -> Duration {
-    Duration::from_millis(u64::from(v))
-}
 
 /// Where ringing stands relative to caller ID (the hook point for the later CLIP work).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
