@@ -314,17 +314,7 @@ impl Engine {
         match ev {
             BackendEvent::Line { span, chan, event } => {
                 let Some(g) = self.groups.iter().position(|g| g.backend == b && g.span == span) else { return };
-                let grp = &self.groups[g];
-                let seizable = grp.chan_index(chan).filter(|ci| grp.chans[*ci].call.is_none() && grp.sig.is_idle(chan));
                 self.groups[g].sig.handle_input(self.now, SigInput::Line { chan, event });
-                // The far end took an idle channel (off-hook, seizure, ringing): say so before
-                // whatever the stack reports about it.
-                if let Some(ci) = seizable {
-                    if !self.groups[g].sig.is_idle(chan) {
-                        let dev = self.groups[g].device(ci);
-                        self.emit(None, dev, EventKind::Seized);
-                    }
-                }
                 self.drain_sig(g);
             }
             BackendEvent::Alarm { span, alarms } => {
@@ -1013,6 +1003,15 @@ impl Engine {
                 let busy = c.call.is_some() || !group.sig.is_idle(c.number);
                 if !busy && c.in_use {
                     c.reset();
+                }
+                if busy && !c.in_use {
+                    // Only the far end makes a channel busy without a call of ours.
+                    self.events.push_back(CoreEvent {
+                        at: self.now,
+                        call: None,
+                        device: format!("{}/{}", group.name, c.number),
+                        kind: EventKind::Seized,
+                    });
                 }
                 c.in_use = busy;
                 if busy {
