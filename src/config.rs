@@ -30,7 +30,40 @@ pub struct Config {
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
     #[serde(default)]
+    pub ivr: IvrConfig,
+    #[serde(default)]
     pub sim: SimConfig,
+}
+
+/// Lua IVR settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IvrConfig {
+    /// Where `script = "…"` routes find their scripts.
+    pub scripts_dir: PathBuf,
+    /// Memory one call's script may allocate.
+    pub memory_limit_kb: usize,
+    /// Instructions a script may run between two waits on the call.
+    pub instruction_limit: u64,
+    /// Give scripts the `os` library (off: scripts cannot run programs or read the clock).
+    pub allow_os: bool,
+    /// Give scripts `io` and `require` (off: scripts cannot touch files).
+    pub allow_io: bool,
+    /// Played when a script fails, before the call is cleared (relative to the prompts dir).
+    pub fallback_prompt: Option<PathBuf>,
+}
+
+impl Default for IvrConfig {
+    fn default() -> Self {
+        IvrConfig {
+            scripts_dir: "/etc/trunkd/scripts".into(),
+            memory_limit_kb: 8192,
+            instruction_limit: 20_000_000,
+            allow_os: false,
+            allow_io: false,
+            fallback_prompt: Some("en/sorry.wav".into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +182,11 @@ pub struct RouteConfig {
     pub called: Option<String>,
     /// Run a built-in application (`demo`).
     pub app: Option<String>,
+    /// Run a Lua script (a path relative to `ivr.scripts_dir`).
+    pub script: Option<String>,
+    /// Arguments for the script (`argv[1]`, …).
+    #[serde(default)]
+    pub args: Vec<String>,
     /// Dial out on this group and bridge.
     pub dial: Option<String>,
     /// Number to dial (default: the called number, less `strip` leading digits).
@@ -320,9 +358,17 @@ impl Config {
         }
         let groups = self.group_names();
         for (i, r) in self.routes.iter().enumerate() {
-            let actions = [r.app.is_some(), r.dial.is_some(), r.reject.is_some()].iter().filter(|x| **x).count();
+            let actions = [r.app.is_some(), r.script.is_some(), r.dial.is_some(), r.reject.is_some()]
+                .iter()
+                .filter(|x| **x)
+                .count();
             if actions != 1 {
-                err(format!("route[{i}]"), "needs exactly one of `app`, `dial`, `reject`".into());
+                err(format!("route[{i}]"), "needs exactly one of `app`, `script`, `dial`, `reject`".into());
+            }
+            if let Some(sc) = &r.script {
+                if let Err(e) = crate::ivr::host::check_script(&self.ivr, sc) {
+                    err(format!("route[{i}].script"), e);
+                }
             }
             if let Some(p) = &r.called {
                 if let Err(e) = Pattern::parse(p) {
@@ -357,6 +403,12 @@ impl Config {
                     err(format!("route[{i}].from"), format!("`{f}` matches no span or line"));
                 }
             }
+        }
+        if self.ivr.memory_limit_kb < 256 {
+            err("ivr.memory_limit_kb".into(), "at least 256 (a Lua state alone needs some)".into());
+        }
+        if self.ivr.instruction_limit < 100_000 {
+            err("ivr.instruction_limit".into(), "at least 100000".into());
         }
         for (i, c) in self.sim.callers.iter().enumerate() {
             let group_is_sim = self

@@ -12,6 +12,7 @@ use crate::core::event::CoreEvent;
 use crate::core::router::Router;
 use crate::core::{Engine, GroupSetup, Routing};
 use crate::dsp::zone::{builtin_zone, ToneZone};
+use crate::ivr::host::ScriptHost;
 use crate::signalling::analog::{AnalogLines, FxoProfile, FxsProfile};
 use crate::signalling::em::EmSpan;
 use crate::signalling::{Party, SignallingCore};
@@ -143,7 +144,7 @@ impl Gateway {
         let engine = Engine::new(
             vec![Box::new(near) as Box<dyn Backend>],
             groups(near_sigs),
-            Routing::Table(Router::new(&cfg.routes)),
+            Routing::Table(Router::new(&cfg.routes), Box::new(ScriptHost::new(&cfg.ivr))),
             data_dir.clone(),
             prompts_dir.clone(),
         );

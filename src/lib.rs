@@ -5,6 +5,7 @@
 //! - [`signalling`]: sans-IO signalling stacks (analog loop start, E&M CAS).
 //! - [`dsp`]: sans-IO DSP (G.711, DTMF, tones and zones, levels).
 //! - [`core`]: the call core: channels, calls, applications, media tick, recording.
+//! - [`ivr`]: Lua IVR scripts (sandboxed, one coroutine per call) and `say` phrases.
 //! - [`config`], [`gateway`], [`daemon`], [`demo`]: assembling and running it.
 
 #![deny(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dsp;
 pub mod gateway;
+pub mod ivr;
 pub mod pii;
 pub mod signalling;
 pub mod time;

@@ -44,6 +44,11 @@ enum Cmd {
         #[arg(long, short, default_value = "/etc/trunkd/trunkd.toml")]
         config: PathBuf,
     },
+    /// IVR script tools.
+    Ivr {
+        #[command(subcommand)]
+        what: IvrCmd,
+    },
     /// Talk to a running daemon.
     Ctl {
         /// The daemon's control socket.
@@ -54,6 +59,44 @@ enum Cmd {
         json: bool,
         #[command(subcommand)]
         what: CtlCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum IvrCmd {
+    /// Run a script on a simulated call (virtual time) and print the transcript.
+    Test {
+        /// The Lua script.
+        script: PathBuf,
+        /// The caller's number (presented as the calling party).
+        #[arg(long, default_value = "13800138000")]
+        caller: String,
+        /// The number the caller dials.
+        #[arg(long, default_value = "1000")]
+        called: String,
+        /// What the caller does once answered, in order: `wait MS`, `dtmf DIGITS`,
+        /// `tone HZ MS`, `play FILE`, `hangup` (repeatable). Default: wait a minute.
+        #[arg(long = "step", short = 's')]
+        steps: Vec<String>,
+        /// Arguments for the script (argv[1], …).
+        #[arg(long = "arg")]
+        args: Vec<String>,
+        /// Assertions (repeatable): played=FILE, collected=DIGITS, var:NAME=VALUE, cause=NAME,
+        /// log~TEXT, event=NAME, answered, not-answered, recorded, no-errors. Exit 1 if any fails.
+        #[arg(long = "expect", short = 'e')]
+        expects: Vec<String>,
+        /// Prompt directory (default: $TRUNKD_PROMPTS, /usr/share/trunkd/prompts, ./prompts).
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+        /// Keep recordings here (default: a temporary directory).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        /// Tone zone.
+        #[arg(long, default_value = "cn")]
+        zone: String,
+        /// Give up after this many seconds of (virtual) call time.
+        #[arg(long, default_value_t = 600)]
+        max_seconds: u64,
     },
 }
 
@@ -109,6 +152,9 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
+        Cmd::Ivr {
+            what: IvrCmd::Test { script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds },
+        } => ivr_test(script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds),
         Cmd::Demo { data_dir, duration } => {
             init_logging();
             let cfg = trunkd::demo::config(&data_dir);
@@ -188,5 +234,99 @@ fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ivr_test(
+    script: PathBuf,
+    caller: String,
+    called: String,
+    steps: Vec<String>,
+    args: Vec<String>,
+    expects: Vec<String>,
+    prompts: Option<PathBuf>,
+    keep: Option<PathBuf>,
+    zone: String,
+    max_seconds: u64,
+) -> ExitCode {
+    use trunkd::core::apps::CallerStep;
+    use trunkd::ivr::runner::{run, TestCall};
+    let mut parsed = Vec::new();
+    for s in if steps.is_empty() { vec!["wait 60000".to_string()] } else { steps } {
+        match CallerStep::parse(&s) {
+            Ok(st) => parsed.push(st),
+            Err(e) => {
+                eprintln!("--step {e}");
+                return ExitCode::from(EX_USAGE);
+            }
+        }
+    }
+    if !script.is_file() {
+        eprintln!("{}: no such script", script.display());
+        return ExitCode::from(EX_USAGE);
+    }
+    let prompts = prompts
+        .or_else(|| std::env::var_os("TRUNKD_PROMPTS").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("/usr/share/trunkd/prompts")).filter(|p| p.is_dir()))
+        .unwrap_or_else(|| PathBuf::from("prompts"));
+    let tmp;
+    let data_dir = match keep {
+        Some(k) => k,
+        None => {
+            tmp = std::env::temp_dir().join(format!("trunkd-ivr-test-{}", std::process::id()));
+            tmp.clone()
+        }
+    };
+    let call = TestCall {
+        script: script.clone(),
+        args,
+        caller: caller.clone(),
+        called: called.clone(),
+        steps: parsed,
+        prompts_dir: prompts,
+        data_dir: data_dir.clone(),
+        ivr: Default::default(),
+        zone,
+        max: Duration::from_secs(max_seconds),
+    };
+    let tr = match run(&call) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{} — caller {caller} dials {called}", script.display());
+    for l in tr.lines() {
+        println!("{l}");
+    }
+    if tr.timed_out {
+        println!("(still running after {max_seconds} s of call time: stopped)");
+    }
+    let mut failed = 0;
+    for e in &expects {
+        match tr.expect(e) {
+            Ok(true) => println!("PASS {e}"),
+            Ok(false) => {
+                println!("FAIL {e}");
+                failed += 1;
+            }
+            Err(msg) => {
+                eprintln!("{msg}");
+                return ExitCode::from(EX_USAGE);
+            }
+        }
+    }
+    if !expects.is_empty() {
+        println!("{} passed, {} failed", expects.len() - failed, failed);
+    }
+    if std::env::temp_dir().join(format!("trunkd-ivr-test-{}", std::process::id())) == data_dir {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -590,6 +590,8 @@ impl Application for TestApp {
                     mode: RecordMode::Mono,
                 });
             }
+            // Digits only come with WatchDigits, which this application never asks for.
+            AppEvent::Digit(d) => self.violation(format!("Digit({d}) without WatchDigits")),
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum PlayItem {
     Silence(Duration),
     /// A sine at this frequency (Hz) for a time, at -10 dBm0.
     Sine(f32, Duration),
+    /// Any tone as data (frequencies, cadence) for a time: FreeSWITCH `tone_stream://`.
+    Spec(crate::dsp::tone::ToneSpec, Duration),
     /// DTMF digits played in-band (for callers and `tone_stream` digits).
     Dtmf(String),
 }
@@ -93,6 +95,48 @@ pub enum AppCmd {
     /// Drop digits received so far.
     FlushDigits,
     SetVar(String, String),
+    /// While playing, sleeping or recording, hand each digit to the application as
+    /// `AppEvent::Digit` instead of buffering it (FreeSWITCH input callbacks).
+    WatchDigits(bool),
+    /// End the running operation now with what it has (sent in answer to `AppEvent::Digit`,
+    /// it takes effect at once; otherwise it is a no-op).
+    StopOp,
+    /// Act on the prompt playing now (input-callback verbs); takes effect at once like `StopOp`.
+    PlayControl(PlayControl),
+    /// A log line from the application (scripts' `log`), shown in the call's events.
+    Log {
+        level: LogLevel,
+        message: String,
+    },
+    /// A custom event for the CTI stream (`name`, JSON-like fields).
+    Emit {
+        name: String,
+        fields: BTreeMap<String, String>,
+    },
+}
+
+/// What an input callback can do to the file playing (FreeSWITCH's return verbs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlayControl {
+    /// Toggle pause.
+    Pause,
+    /// From the start of the current item.
+    Restart,
+    /// Forward (positive) or back, in milliseconds.
+    Seek(i32),
+    /// Louder (positive) or softer, in steps of 3 dB; 0 resets.
+    Volume(i32),
+}
+
+/// Severity of an application's log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
 }
 
 /// The result of an operation.
@@ -127,6 +171,9 @@ pub enum AppEvent {
     Start,
     /// The current operation finished.
     Done(OpResult),
+    /// A digit arrived while an operation runs, with `WatchDigits(true)` in force. The
+    /// application may answer with `StopOp`; other commands queue behind the operation.
+    Digit(char),
     /// The call is gone; the application's last event.
     Hangup(Cause),
 }

@@ -35,7 +35,7 @@ impl Application for DemoIvr {
 
     fn on_event(&mut self, event: AppEvent, call: &CallInfo, out: &mut Vec<AppCmd>) {
         let done = match event {
-            AppEvent::Hangup(_) => return,
+            AppEvent::Hangup(_) | AppEvent::Digit(_) => return,
             AppEvent::Start => None,
             AppEvent::Done(r) => Some(r),
         };
@@ -185,7 +185,7 @@ impl Application for CallerScript {
                 }
             }
             AppEvent::Done(_) => {}
-            AppEvent::Hangup(_) => return,
+            AppEvent::Hangup(_) | AppEvent::Digit(_) => return,
         }
         match self.steps.pop_front() {
             Some(CallerStep::Wait(d)) => out.push(AppCmd::Sleep(d)),

@@ -60,6 +60,21 @@ pub enum EventKind {
     },
     /// Something went wrong that a user should see (bad prompt, no route, …).
     Problem(String),
+    /// An application set a call variable.
+    VarSet {
+        name: String,
+        value: String,
+    },
+    /// An application's log line.
+    AppLog {
+        level: crate::core::app::LogLevel,
+        message: String,
+    },
+    /// An application's custom event (CTI).
+    Custom {
+        name: String,
+        fields: std::collections::BTreeMap<String, String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +128,15 @@ impl fmt::Display for CoreEvent {
             },
             EventKind::SpanAlarm { alarms } => write!(f, "span alarm: {}", alarms.describe()),
             EventKind::Problem(p) => write!(f, "problem: {p}"),
+            EventKind::VarSet { name, value } => write!(f, "set {name} = {value}"),
+            EventKind::AppLog { level, message } => write!(f, "log {level:?}: {message}"),
+            EventKind::Custom { name, fields } => {
+                write!(f, "event {name}")?;
+                for (k, v) in fields {
+                    write!(f, " {k}={v}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

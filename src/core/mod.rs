@@ -36,8 +36,9 @@ use std::time::Duration;
 
 /// How an engine decides what runs an incoming call.
 pub enum Routing {
-    /// The configured routing table (the daemon).
-    Table(Router),
+    /// The configured routing table (the daemon); `AppMaker` builds the application a
+    /// route names (a built-in, a Lua script).
+    Table(Router, Box<dyn AppMaker>),
     /// Every incoming call runs the application this makes (the simulated far end's
     /// callee, benchmarks, tests).
     App(AppFactory),
@@ -45,6 +46,22 @@ pub enum Routing {
 
 /// Makes the application for a new call.
 pub type AppFactory = Box<dyn Fn() -> Box<dyn Application> + Send>;
+
+/// Builds the application a route names (`app = "demo"`, `script = "menu.lua"`).
+pub trait AppMaker: Send {
+    /// Never fails: a route whose application cannot be built gets one that tells the
+    /// caller and clears (the maker logs why).
+    fn make(&mut self, route: &crate::config::RouteConfig, call: &CallInfo) -> Box<dyn Application>;
+}
+
+/// The built-in applications only.
+pub struct BuiltinApps;
+
+impl AppMaker for BuiltinApps {
+    fn make(&mut self, route: &crate::config::RouteConfig, _call: &CallInfo) -> Box<dyn Application> {
+        Box::new(apps::DemoIvr::new(route.lang.as_deref().unwrap_or("en")))
+    }
+}
 
 /// One span or line group as the engine runs it.
 pub struct GroupSetup {
@@ -141,6 +158,10 @@ struct Call {
     /// Set on an outgoing leg created by a bridge.
     parent: Option<u64>,
     bridged: bool,
+    /// `WatchDigits`: digits during play/sleep/record go to the app, not the buffer.
+    watch_digits: bool,
+    /// Digits for the app that must be seen while an operation runs.
+    urgent: VecDeque<AppEvent>,
 }
 
 /// The call core. See the module doc.
@@ -471,6 +492,8 @@ impl Engine {
                 peer: None,
                 parent: None,
                 bridged: false,
+                watch_digits: false,
+                urgent: VecDeque::new(),
             },
         );
         self.emit(Some(id), device, EventKind::Offered { direction, called, caller });
@@ -488,13 +511,14 @@ impl Engine {
             return;
         }
         let group = self.groups[g].name.clone();
-        let (app, route): (Result<Box<dyn Application>, Cause>, String) = match &self.routing {
+        let info = self.calls.get(&id).map(|c| c.info.clone()).unwrap_or_default();
+        let (app, route): (Result<Box<dyn Application>, Cause>, String) = match &mut self.routing {
             Routing::App(make) => {
                 let app = make();
                 let name = app.name().to_string();
                 (Ok(app), name)
             }
-            Routing::Table(router) => match router.route(&group, &called) {
+            Routing::Table(router, maker) => match router.route(&group, &called) {
                 None => (Err(Cause::NoRouteDestination), "no route".into()),
                 Some((i, r)) => {
                     if let Some(c) = &r.reject {
@@ -507,9 +531,12 @@ impl Engine {
                         };
                         (Ok(Box::new(apps::BridgeApp::new(target))), format!("route[{i}] dial {d}"))
                     } else {
-                        let name = r.app.clone().unwrap_or_default();
-                        let lang = r.lang.as_deref().unwrap_or("en");
-                        (Ok(Box::new(apps::DemoIvr::new(lang))), format!("route[{i}] app {name} ({lang})"))
+                        let what = match (&r.script, &r.app) {
+                            (Some(s), _) => format!("script {s}"),
+                            (None, Some(a)) => format!("app {a} ({})", r.lang.as_deref().unwrap_or("en")),
+                            (None, None) => "app".into(),
+                        };
+                        (Ok(maker.make(r, &info)), format!("route[{i}] {what}"))
                     }
                 }
             },
@@ -695,9 +722,16 @@ impl Engine {
         if c.answered_at.is_none() || c.bridged {
             return;
         }
-        c.digits.push(d);
+        let watched = c.watch_digits && matches!(c.op, Some(Op::Play { .. } | Op::Sleep { .. } | Op::Record { .. }));
+        if watched {
+            c.urgent.push_back(AppEvent::Digit(d));
+        } else {
+            c.digits.push(d);
+        }
         self.emit_call(id, EventKind::Digit(d));
-        self.check_op_digits(id);
+        if !watched {
+            self.check_op_digits(id);
+        }
     }
 
     fn complete_op(&mut self, id: u64, result: OpResult) {
@@ -797,6 +831,29 @@ impl Engine {
         // Bounded: an application that loops on instant commands cannot stall the tick.
         for _ in 0..1000 {
             let Some(c) = self.calls.get_mut(&id) else { return };
+            if let Some(ev) = c.urgent.pop_front() {
+                // Seen while the operation runs; StopOp acts now, the rest waits its turn.
+                let mut stop_now = false;
+                if let Some(mut app) = c.app.take() {
+                    app.on_event(ev, &c.info, &mut out);
+                    c.app = Some(app);
+                    for cmd in out.drain(..) {
+                        match cmd {
+                            AppCmd::StopOp => stop_now = true,
+                            AppCmd::PlayControl(pc) => {
+                                if let Some(p) = &mut c.player {
+                                    p.control(pc);
+                                }
+                            }
+                            cmd => c.queue.push_back(cmd),
+                        }
+                    }
+                }
+                if stop_now {
+                    self.stop_op(id);
+                }
+                continue;
+            }
             if c.op.is_some() {
                 return;
             }
@@ -899,8 +956,38 @@ impl Engine {
             }
             AppCmd::FlushDigits => c.digits.clear(),
             AppCmd::SetVar(k, v) => {
-                c.info.vars.insert(k, v);
+                c.info.vars.insert(k.clone(), v.clone());
+                self.emit_call(id, EventKind::VarSet { name: k, value: v });
             }
+            AppCmd::WatchDigits(on) => c.watch_digits = on,
+            AppCmd::StopOp => self.stop_op(id),
+            AppCmd::PlayControl(pc) => {
+                if let Some(p) = &mut c.player {
+                    p.control(pc);
+                }
+            }
+            AppCmd::Log { level, message } => self.emit_call(id, EventKind::AppLog { level, message }),
+            AppCmd::Emit { name, fields } => self.emit_call(id, EventKind::Custom { name, fields }),
+        }
+    }
+
+    /// Ends the running operation early with what it has so far.
+    fn stop_op(&mut self, id: u64) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        match &mut c.op {
+            Some(Op::Play { .. }) => {
+                c.player = None;
+                self.complete_op(id, OpResult::Played { interrupted: None });
+            }
+            Some(Op::Sleep { .. }) => self.complete_op(id, OpResult::Slept),
+            Some(Op::Record { .. }) => self.stop_record_op(id),
+            Some(Op::Collect { got, .. }) => {
+                let digits = std::mem::take(got);
+                self.emit_call(id, EventKind::Collected { digits: digits.clone(), timed_out: false });
+                self.complete_op(id, OpResult::Collected { digits, terminator: None, timed_out: false });
+            }
+            // A bridge is ended by hanging up its leg, not by a digit.
+            Some(Op::Bridge { .. }) | None => {}
         }
     }
 
@@ -1115,6 +1202,10 @@ fn describe(items: &[PlayItem]) -> String {
             PlayItem::File(p) => p.display().to_string(),
             PlayItem::Tone(k, d) => format!("{k:?} tone {}ms", d.as_millis()),
             PlayItem::Sine(hz, d) => format!("{hz} Hz {}ms", d.as_millis()),
+            PlayItem::Spec(spec, d) => {
+                let f: Vec<String> = spec.freqs.iter().map(|(f, _)| format!("{f}")).collect();
+                format!("{} Hz tone {}ms", f.join("+"), d.as_millis())
+            }
             PlayItem::Silence(d) => format!("silence {}ms", d.as_millis()),
             PlayItem::Dtmf(s) => format!("DTMF {s}"),
         })

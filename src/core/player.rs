@@ -31,6 +31,7 @@ impl Source {
                 let spec = ToneSpec { freqs: vec![(*hz, -10.0)], cadence: vec![], repeat: true };
                 Source::Tone(Box::new(ToneGenerator::new(&spec)), samples(*d))
             }
+            PlayItem::Spec(spec, d) => Source::Tone(Box::new(ToneGenerator::new(spec)), samples(*d)),
             PlayItem::Silence(d) => Source::Silence(samples(*d)),
             PlayItem::Dtmf(digits) => {
                 let mut g = DtmfGenerator::new(DtmfTxConfig::default());
@@ -45,15 +46,52 @@ impl Source {
 pub struct Player {
     queue: VecDeque<Source>,
     pos: usize,
+    paused: bool,
+    /// Gain steps of 3 dB (input-callback `volume:`), clamped to ±4.
+    volume: i32,
 }
 
 impl Player {
     pub fn new(sources: Vec<Source>) -> Player {
-        Player { queue: sources.into(), pos: 0 }
+        Player { queue: sources.into(), pos: 0, paused: false, volume: 0 }
+    }
+
+    /// Applies an input-callback verb to what is playing.
+    pub fn control(&mut self, c: crate::core::app::PlayControl) {
+        use crate::core::app::PlayControl;
+        match c {
+            PlayControl::Pause => self.paused = !self.paused,
+            PlayControl::Restart => self.pos = 0,
+            PlayControl::Seek(ms) => {
+                let len = match self.queue.front() {
+                    Some(Source::Samples(s)) => s.len(),
+                    _ => return,
+                };
+                let delta = (ms as i64) * 8;
+                self.pos = (self.pos as i64 + delta).clamp(0, len as i64) as usize;
+            }
+            PlayControl::Volume(0) => self.volume = 0,
+            PlayControl::Volume(n) => self.volume = (self.volume + n.signum()).clamp(-4, 4),
+        }
     }
 
     /// Fills one frame; returns `true` when everything has been played.
     pub fn fill(&mut self, out: &mut [i16; FRAME_SAMPLES]) -> bool {
+        if self.paused {
+            out.fill(0);
+            return false;
+        }
+        let done = self.fill_inner(out);
+        if self.volume != 0 {
+            let gain = 10f32.powf(self.volume as f32 * 3.0 / 20.0);
+            for s in out.iter_mut() {
+                *s = (*s as f32 * gain).clamp(i16::MIN as f32, i16::MAX as f32) as i16;
+            }
+        }
+        done
+    }
+
+    fn fill_inner(&mut self, out: &mut [i16; FRAME_SAMPLES]) -> bool {
         let mut filled = 0;
         while filled < out.len() {
             let Some(src) = self.queue.front_mut() else {

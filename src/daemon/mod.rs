@@ -12,6 +12,7 @@ use crate::core::event::{CoreEvent, EventKind};
 use crate::core::router::Router;
 use crate::core::Routing;
 use crate::gateway::{BuildError, Gateway};
+use crate::ivr::host::ScriptHost;
 use crate::signalling::Cause;
 use crate::time::Instant;
 use control::{ControlMsg, Request, Response};
@@ -185,7 +186,7 @@ fn reload(gw: &mut Gateway, cfg: &mut Config, path: Option<&PathBuf>) -> Respons
         }
         Some(p) => match Config::load(p) {
             Ok(new) => {
-                gw.engine.set_routing(Routing::Table(Router::new(&new.routes)));
+                gw.engine.set_routing(Routing::Table(Router::new(&new.routes), Box::new(ScriptHost::new(&new.ivr))));
                 gw.engine.reload_prompts();
                 let changed_hw = new.spans.len() != cfg.spans.len() || new.lines.len() != cfg.lines.len();
                 *cfg = new;

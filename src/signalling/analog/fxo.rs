@@ -82,6 +82,9 @@ pub struct Fxo {
     state: State,
     /// Battery went away at this time and has not come back (disconnect debounce).
     battery_lost: Option<Instant>,
+    /// The answer reversal came while we were still dialling (a far end that answers on
+    /// the last digit): report the answer as soon as dialling is done.
+    answered_early: bool,
 }
 
 impl Default for Fxo {
@@ -92,7 +95,7 @@ impl Default for Fxo {
 
 impl Fxo {
     pub fn new() -> Self {
-        Fxo { state: State::Idle, battery_lost: None }
+        Fxo { state: State::Idle, battery_lost: None, answered_early: false }
     }
 
     pub fn state_name(&self) -> &'static str {
@@ -141,6 +144,7 @@ impl Fxo {
             HookEvent::BatteryLoss if self.battery_lost.is_none() => self.battery_lost = Some(now),
             HookEvent::BatteryRestored => self.battery_lost = None,
             HookEvent::PolarityReversal => match self.state {
+                State::DialingDtmf | State::DialingPulse { .. } if p.answer_on_polarity => self.answered_early = true,
                 State::Proceeding if p.answer_on_polarity => {
                     out.event(CallEvent::Answered);
                     self.state = State::Connected;
@@ -242,7 +246,7 @@ impl Fxo {
     /// so without `answer_on_polarity` the call counts as answered now (module doc).
     fn dialled(&mut self, p: &FxoProfile, out: &mut Out) {
         out.event(CallEvent::Proceeding);
-        if p.answer_on_polarity {
+        if p.answer_on_polarity && !std::mem::take(&mut self.answered_early) {
             self.state = State::Proceeding;
         } else {
             out.event(CallEvent::Answered);
