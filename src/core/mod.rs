@@ -666,6 +666,16 @@ impl Engine {
         if let Some(mut app) = call.app.take() {
             let mut out = Vec::new();
             app.on_event(AppEvent::Hangup(cause), &call.info, &mut out);
+            // The line is gone; what the application says about the call still counts.
+            for cmd in out {
+                let kind = match cmd {
+                    AppCmd::Log { level, message } => EventKind::AppLog { level, message },
+                    AppCmd::Emit { name, fields } => EventKind::Custom { name, fields },
+                    AppCmd::SetVar(name, value) => EventKind::VarSet { name, value },
+                    _ => continue,
+                };
+                self.emit(Some(id), call.info.device.clone(), kind);
+            }
         }
         let talk = call.answered_at.map(|t| self.now - t);
         self.emit(Some(id), call.info.device.clone(), EventKind::Ended { cause, direction: call.direction, talk });

@@ -15,7 +15,7 @@ use crate::signalling::{Cause, Presentation};
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Thread, ThreadStatus, Value, VmState};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ pub struct LuaApp {
     thread: Thread,
     shared: Arc<Mutex<Shared>>,
     budget: Arc<AtomicU64>,
+    /// The script's line at the last instruction hook.
+    last_line: Arc<AtomicU32>,
     limits: Limits,
     finished: bool,
 }
@@ -95,12 +97,26 @@ impl LuaApp {
         let lua = Lua::new_with(libs, LuaOptions::new())?;
         lua.set_memory_limit(limits.memory_bytes)?;
         let budget = Arc::new(AtomicU64::new(limits.instructions));
-        let b = budget.clone();
+        let last_line = Arc::new(AtomicU32::new(0));
+        let killed = Arc::new(AtomicBool::new(false));
+        let (b, ll, k) = (budget.clone(), last_line.clone(), killed.clone());
         let max = limits.instructions;
-        lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+        let chunk = format!("@{name}");
+        let triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY).every_line();
+        lua.set_global_hook(triggers, move |_, debug| {
+            if debug.event() == mlua::DebugEvent::Line {
+                // Remember where the script is, for errors that carry no position (memory).
+                if debug.source().source.as_deref() == Some(chunk.as_str()) {
+                    ll.store(debug.current_line().unwrap_or(0) as u32, Ordering::Relaxed);
+                }
+                return Ok(VmState::Continue);
+            }
             let left = b.load(Ordering::Relaxed);
             if left < u64::from(HOOK_EVERY) {
                 b.store(0, Ordering::Relaxed);
+                // The sandbox's pcall/xpcall/coroutine.resume rethrow once this is set, so
+                // a script cannot catch its way past the limit.
+                k.store(true, Ordering::Relaxed);
                 return Err(mlua::Error::RuntimeError(format!(
                     "instruction limit: more than {max} instructions without waiting on the call (an endless loop?)"
                 )));
@@ -109,7 +125,7 @@ impl LuaApp {
             Ok(VmState::Continue)
         })?;
         let shared = Arc::new(Mutex::new(Shared { auto_hangup: true, ..Shared::default() }));
-        install_primitives(&lua, &shared)?;
+        install_primitives(&lua, &shared, &killed)?;
         lua.load(PRELUDE).set_name("@prelude.lua").exec()?;
         let argv = lua.create_table()?;
         argv.raw_set(0, name)?;
@@ -122,7 +138,7 @@ impl LuaApp {
         }
         let func = lua.load(source).set_name(format!("@{name}")).set_mode(mlua::ChunkMode::Text).into_function()?;
         let thread = lua.create_thread(func)?;
-        Ok(LuaApp { name: name.to_string(), lua, thread, shared, budget, limits, finished: false })
+        Ok(LuaApp { name: name.to_string(), lua, thread, shared, budget, last_line, limits, finished: false })
     }
 
     fn refill(&self) {
@@ -193,7 +209,7 @@ impl LuaApp {
 
     fn fail(&mut self, e: mlua::Error, out: &mut Vec<AppCmd>) {
         self.finished = true;
-        let msg = first_line(&e);
+        let msg = self.locate(&e);
         tracing::warn!(script = %self.name, "script error: {msg}");
         out.push(AppCmd::Log { level: LogLevel::Error, message: format!("script error: {msg}") });
         if lock(&self.shared).hung_up.is_some() {
@@ -204,6 +220,27 @@ impl LuaApp {
             out.push(AppCmd::Play { items: vec![PlayItem::File(f.clone())], interrupt: String::new() });
         }
         out.push(AppCmd::Hangup(Cause::TemporaryFailure));
+    }
+
+    /// The error's first line, with `file:line` in front when the message has none: found
+    /// in the traceback, or else the line the instruction hook last saw.
+    fn locate(&self, e: &mlua::Error) -> String {
+        let first = first_line(e);
+        let tag = format!("{}:", self.name);
+        if first.starts_with(&tag) {
+            return first;
+        }
+        let full = e.to_string();
+        let from_trace = full.match_indices(&tag).find_map(|(i, _)| {
+            let rest = &full[i + tag.len()..];
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            (!digits.is_empty()).then_some(digits)
+        });
+        let hook_line = self.last_line.load(Ordering::Relaxed);
+        match from_trace.or((hook_line > 0).then(|| hook_line.to_string())) {
+            Some(line) => format!("{tag}{line}: {first}"),
+            None => format!("{tag} {first}"),
+        }
     }
 
     /// Turns a yielded request into commands for the call core.
@@ -350,13 +387,14 @@ impl LuaApp {
         }
     }
 
-    fn on_hangup(&mut self, cause: Cause) {
+    /// The call is gone: run the hangup hook, then let the script finish its cleanup (its
+    /// logs, events and variables still count; calls on the line are ignored).
+    fn on_hangup(&mut self, cause: Cause, out: &mut Vec<AppCmd>) {
         let hook = {
             let mut s = lock(&self.shared);
             s.hung_up = Some(cause);
             s.hangup_hook.clone()
         };
-        let mut discard = Vec::new();
         if let Some((func, arg)) = hook {
             let args = (|| -> mlua::Result<_> {
                 let session: Value = self.lua.globals().get("session")?;
@@ -369,13 +407,18 @@ impl LuaApp {
             match args.and_then(|a| self.call_global(&func, a)) {
                 Ok(Some(v)) if v == "exit" || v == "die" => self.finished = true,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(script = %self.name, "hangup hook: {}", first_line(&e)),
+                Err(e) => {
+                    let msg = format!("hangup hook: {}", self.locate(&e));
+                    tracing::warn!(script = %self.name, "{msg}");
+                    out.push(AppCmd::Log { level: LogLevel::Error, message: msg });
+                }
             }
+            out.append(&mut lock(&self.shared).out);
         }
         // Let the script finish its own cleanup; every blocking call now returns at once.
         if !self.finished && self.thread.status() == ThreadStatus::Resumable {
             let arg = self.result(&[("kind", "hangup".into())]);
-            self.resume(arg, &mut discard);
+            self.resume(arg, out);
         }
         self.finished = true;
     }
@@ -402,7 +445,7 @@ impl Application for LuaApp {
                 self.resume(v, out)
             }
             AppEvent::Digit(d) => self.on_digit(d, out),
-            AppEvent::Hangup(cause) => self.on_hangup(cause),
+            AppEvent::Hangup(cause) => self.on_hangup(cause, out),
         }
     }
 }
@@ -486,8 +529,10 @@ fn presentation_name(p: Presentation) -> &'static str {
 }
 
 /// The `__trunkd` table the prelude captures: immediate primitives (no yield).
-fn install_primitives(lua: &Lua, shared: &Arc<Mutex<Shared>>) -> mlua::Result<()> {
+fn install_primitives(lua: &Lua, shared: &Arc<Mutex<Shared>>, killed: &Arc<AtomicBool>) -> mlua::Result<()> {
     let t = lua.create_table()?;
+    let k = killed.clone();
+    t.set("killed", lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?)?;
     let sh = shared.clone();
     t.set(
         "info",

@@ -50,7 +50,7 @@ function call:collect(o)
   o = o or {}
   local r = block { op = "collect", max = o.max or 32, terminators = o.terminators or "#",
     timeout = o.timeout or 5000, interdigit = o.interdigit or o.timeout or 3000 }
-  return r.digits, r.terminator, r.timed_out
+  return r.digits or "", r.terminator, r.timed_out or false
 end
 
 -- Play a prompt and collect a valid answer, with retries:
@@ -77,7 +77,7 @@ function call:record(o)
   o = o or {}
   local r = block { op = "record", path = o.path or ("message-" .. call.id .. ".wav"), limit = o.limit or 60,
     silence = o.silence, beep = o.beep ~= false, terminators = o.terminators or "#" }
-  return r.path, r.seconds
+  return r.path, r.seconds or 0
 end
 
 function call:sleep(ms) block { op = "sleep", ms = ms } end
@@ -96,7 +96,7 @@ function call:bridge(to)
     to = { group = g, number = n }
   end
   local r = block { op = "bridge", group = to.group, number = to.number or "", timeout = to.timeout or 30 }
-  return r.connected, r.cause
+  return r.connected or false, r.cause or T.cause()
 end
 
 trunkd = {
@@ -240,6 +240,16 @@ freeswitch = {
     return ev
   end,
 }
+
+-- The sandbox: past the instruction limit, errors cannot be caught any more.
+local rawpcall, rawxpcall, rawresume = pcall, xpcall, coroutine.resume
+local function rethrow(ok, ...)
+  if not ok and T.killed() then error((...), 0) end
+  return ok, ...
+end
+pcall = function(f, ...) return rethrow(rawpcall(f, ...)) end
+xpcall = function(f, h, ...) return rethrow(rawxpcall(f, h, ...)) end
+coroutine.resume = function(co, ...) return rethrow(rawresume(co, ...)) end
 
 -- The sandbox: text chunks only (no bytecode), no files.
 local rawload = load
