@@ -843,7 +843,10 @@ impl Engine {
             let Some(c) = self.calls.get_mut(&id) else { return };
             if let Some(ev) = c.urgent.pop_front() {
                 // Seen while the operation runs; StopOp acts now, the rest waits its turn.
+                // Commands that touch neither the line nor the media (variables, logs,
+                // events) take effect at once too.
                 let mut stop_now = false;
+                let mut now_cmds = Vec::new();
                 if let Some(mut app) = c.app.take() {
                     app.on_event(ev, &c.info, &mut out);
                     c.app = Some(app);
@@ -855,9 +858,13 @@ impl Engine {
                                     p.control(pc);
                                 }
                             }
+                            AppCmd::SetVar(..) | AppCmd::Log { .. } | AppCmd::Emit { .. } => now_cmds.push(cmd),
                             cmd => c.queue.push_back(cmd),
                         }
                     }
+                }
+                for cmd in now_cmds {
+                    self.exec(id, cmd);
                 }
                 if stop_now {
                     self.stop_op(id);

@@ -624,7 +624,7 @@ fn install_primitives(lua: &Lua, shared: &Arc<Mutex<Shared>>, killed: &Arc<Atomi
             };
             let what = arg(0).unwrap_or_default();
             if s.hung_up.is_some()
-                && !matches!(what.as_str(), "log" | "set" | "input_callback" | "hangup_hook" | "auto_hangup")
+                && !matches!(what.as_str(), "log" | "set" | "emit" | "input_callback" | "hangup_hook" | "auto_hangup")
             {
                 return Ok(());
             }

@@ -119,20 +119,20 @@ local function unsupported(name, why)
   return function() error(name .. " is not supported by trunkd" .. (why and (": " .. why) or ""), 2) end
 end
 
--- FreeSWITCH file strings: plain paths, silence_stream://MS, tone_stream://%(on,off,f1[,f2])
--- (repeated for about 3 s) or tone_stream://DIGITS.
-local function fs_item(f)
+-- FreeSWITCH file strings, as a list of play items: plain paths, silence_stream://MS,
+-- tone_stream://%(on,off,f1[,f2]) (once) or tone_stream://DIGITS.
+local function fs_items(f)
   local ms = f:match("^silence_stream://(%d+)")
-  if ms then return "silence:" .. ms end
+  if ms then return { "silence:" .. ms } end
   local ts = f:match("^tone_stream://(.*)$")
   if ts then
     local on, off, f1, f2 = ts:match("^%%%((%d+),(%d+),([%d%.]+),?([%d%.]*)%)")
-    if on then return "sine:" .. f1 .. ":" .. on .. (f2 ~= "" and (":" .. f2) or "") end
-    if ts:match("^[%d%*#ABCD]+$") then return "dtmf:" .. ts end
+    if on then return { "sine:" .. f1 .. ":" .. on .. (f2 ~= "" and (":" .. f2) or ""), "silence:" .. off } end
+    if ts:match("^[%d%*#ABCD]+$") then return { "dtmf:" .. ts } end
     error("tone_stream \"" .. ts .. "\": trunkd plays %(on,off,freq[,freq]) or DTMF digits", 3)
   end
   if f:match("^phrase:") then error("phrase: prompts are not supported by trunkd; use session:say or a file", 3) end
-  return f
+  return { f }
 end
 
 function S:answer() T.cmd("answer"); return 0 end
@@ -156,7 +156,7 @@ function S:unsetInputCallback() T.cmd("input_callback") end
 function S:setHangupHook(fn, arg) T.cmd("hangup_hook", fn, arg) end
 
 -- Input callbacks (by global name) see digits during streamFile, sleep and recordFile.
-function S:streamFile(file) block { op = "play", items = { fs_item(file) }, interrupt = "", watch = true } end
+function S:streamFile(file) block { op = "play", items = fs_items(file), interrupt = "", watch = true } end
 function S:sleep(ms) block { op = "sleep", ms = ms, watch = true } end
 
 function S:getDigits(max, terminators, timeout, interdigit)
@@ -166,20 +166,20 @@ function S:getDigits(max, terminators, timeout, interdigit)
 end
 
 function S:read(min, max, prompt, timeout, terminators, digit_timeout)
-  if prompt and prompt ~= "" then block { op = "play", items = { fs_item(prompt) }, interrupt = ALL_DIGITS } end
+  if prompt and prompt ~= "" then block { op = "play", items = fs_items(prompt), interrupt = ALL_DIGITS } end
   return S:getDigits(max, terminators, timeout, digit_timeout or timeout)
 end
 
 function S:playAndGetDigits(min, max, tries, timeout, terminators, prompt, invalid, regex, var, digit_timeout, transfer_on_failure)
   for _ = 1, tries or 1 do
     if not T.ready() then break end
-    if prompt and prompt ~= "" then block { op = "play", items = { fs_item(prompt) }, interrupt = ALL_DIGITS } end
+    if prompt and prompt ~= "" then block { op = "play", items = fs_items(prompt), interrupt = ALL_DIGITS } end
     local d = S:getDigits(max, terminators, timeout, digit_timeout or timeout)
     if #d >= min and #d <= max and (regex == nil or regex == "" or T.regex(regex, d)) then
       if var and var ~= "" then T.cmd("set", var, d) end
       return d
     end
-    if invalid and invalid ~= "" and T.ready() then block { op = "play", items = { fs_item(invalid) }, interrupt = "" } end
+    if invalid and invalid ~= "" and T.ready() then block { op = "play", items = fs_items(invalid), interrupt = "" } end
   end
   if transfer_on_failure and transfer_on_failure ~= "" then
     T.cmd("log", "warning", "playAndGetDigits: transfer_on_failure is not supported; returning \"\"")

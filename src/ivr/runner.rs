@@ -6,7 +6,8 @@
 //! collects it and offers the call; the route runs the script. The telephone then
 //! follows the caller steps (`wait MS`, `dtmf D`, `tone HZ MS`, `hangup`), counted from
 //! the moment the script answers (the port reverses polarity on answer, and the phone
-//! waits for that), and records what it heard.
+//! waits for that), and records what it heard. A second line group, `phones`, has two
+//! telephones that answer after two seconds, so scripts can bridge (`phones/…`).
 
 use crate::backend::line::PathKind;
 use crate::backend::sim::{self, SimSpanSpec};
@@ -83,7 +84,10 @@ pub fn run(t: &TestCall) -> Result<Transcript, RunnerError> {
         reject: None,
         lang: None,
     };
-    let specs = [SimSpanSpec::Analog { name: "test".into(), law: Law::Alaw, near: PathKind::Fxs, ports: 1 }];
+    let specs = [
+        SimSpanSpec::Analog { name: "test".into(), law: Law::Alaw, near: PathKind::Fxs, ports: 1 },
+        SimSpanSpec::Analog { name: "phones".into(), law: Law::Alaw, near: PathKind::Fxs, ports: 2 },
+    ];
     let (near_b, far_b, _) = sim::pair(&specs);
     let fxs = FxsProfile {
         number: t.caller.as_str().into(),
@@ -93,23 +97,48 @@ pub fn run(t: &TestCall) -> Result<Transcript, RunnerError> {
         ..FxsProfile::default()
     };
     let fxo = FxoProfile { answer_on_polarity: true, ..FxoProfile::default() };
+    let phones = FxsProfile { ring_cadence: zone.ring_cadence.clone(), ..FxsProfile::default() };
     let near = Engine::new(
         vec![Box::new(near_b) as Box<dyn Backend>],
-        vec![GroupSetup {
-            name: "test".into(),
-            backend: 0,
-            span: 0,
-            sig: Box::new(AnalogLines::fxs(fxs, 1)),
-            zone: zone.clone(),
-        }],
+        vec![
+            GroupSetup {
+                name: "test".into(),
+                backend: 0,
+                span: 0,
+                sig: Box::new(AnalogLines::fxs(fxs, 1)),
+                zone: zone.clone(),
+            },
+            GroupSetup {
+                name: "phones".into(),
+                backend: 0,
+                span: 1,
+                sig: Box::new(AnalogLines::fxs(phones, 2)),
+                zone: zone.clone(),
+            },
+        ],
         Routing::Table(Router::new(&[route]), Box::new(ScriptHost::new(&ivr))),
         t.data_dir.clone(),
         t.prompts_dir.clone(),
     );
     let mut far = Engine::new(
         vec![Box::new(far_b) as Box<dyn Backend>],
-        vec![GroupSetup { name: "test".into(), backend: 0, span: 0, sig: Box::new(AnalogLines::fxo(fxo, 1)), zone }],
-        Routing::App(Box::new(|| Box::new(crate::core::apps::Callee::new(Duration::from_secs(3600))))),
+        vec![
+            GroupSetup {
+                name: "test".into(),
+                backend: 0,
+                span: 0,
+                sig: Box::new(AnalogLines::fxo(fxo, 1)),
+                zone: zone.clone(),
+            },
+            GroupSetup {
+                name: "phones".into(),
+                backend: 0,
+                span: 1,
+                sig: Box::new(AnalogLines::fxo(FxoProfile::default(), 2)),
+                zone,
+            },
+        ],
+        Routing::App(Box::new(|| Box::new(crate::core::apps::Callee::new(Duration::from_secs(2))))),
         t.data_dir.join("caller"),
         t.prompts_dir.clone(),
     );
@@ -133,7 +162,9 @@ pub fn run(t: &TestCall) -> Result<Transcript, RunnerError> {
             tr.events.push(ev);
         }
         far.drain_events().for_each(drop);
-        let ended = tr.events.iter().any(|e| matches!(e.kind, EventKind::Ended { .. }));
+        // The script's call (the first one) has ended and nothing is left.
+        let first = tr.events.iter().find_map(|e| e.call);
+        let ended = tr.events.iter().any(|e| matches!(e.kind, EventKind::Ended { .. }) && e.call == first);
         if (seen_call && ended && near.active_calls() == 0) || now >= end {
             tr.timed_out = now >= end && !ended;
             break;
@@ -155,6 +186,7 @@ pub fn run(t: &TestCall) -> Result<Transcript, RunnerError> {
 impl Transcript {
     /// One line per event a script author cares about.
     pub fn lines(&self) -> Vec<String> {
+        let first = self.events.iter().find_map(|e| e.call);
         self.events
             .iter()
             .filter_map(|e| {
@@ -188,7 +220,12 @@ impl Transcript {
                     _ => return None,
                 };
                 let ms = e.at.as_millis();
-                Some(format!("{:>4}.{:02}s  {what}", ms / 1000, (ms % 1000) / 10))
+                // Other legs (a bridge's outgoing call) are marked as such.
+                let leg = match e.call {
+                    Some(id) if Some(id) != first => format!("[call {id}] "),
+                    _ => String::new(),
+                };
+                Some(format!("{:>4}.{:02}s  {leg}{what}", ms / 1000, (ms % 1000) / 10))
             })
             .collect()
     }

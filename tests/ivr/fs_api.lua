@@ -1,0 +1,33 @@
+-- FreeSWITCH-style calls beyond the example script: every session method trunkd maps.
+session:answer()
+session:setVariable("state", session:getState())
+session:execute("set", "via_execute=yes")
+session:execute("playback", "silence_stream://200")
+session:streamFile("tone_stream://%(200,100,440,480)")
+session:sleep(100)
+local d = session:getDigits(2, "#", 3000, 1000)
+session:setVariable("getdigits", d)
+local r = session:read(1, 3, "en/invalid.wav", 3000, "#")
+session:setVariable("read", r)
+session:setVariable("uuid_ok", session:get_uuid() ~= "" and "yes" or "no")
+session:setVariable("caller", session:getVariable("caller_id_number"))
+session:setVariable("dest", session:getVariable("destination_number"))
+session:setVariable("argv1", argv[1] or "")
+session:setVariable("api", freeswitch.API():executeString("version"))
+local ok, err = pcall(function() session:sayPhrase("x") end)
+session:setVariable("phrase", (not ok and err:match("not supported")) and "refused" or "?")
+local ok2, err2 = pcall(function() session:execute("conference", "x") end)
+session:setVariable("conference", (not ok2 and err2:match("conference")) and "refused" or "?")
+local ok3 = pcall(function() freeswitch.Session("sofia/x") end)
+session:setVariable("originate", ok3 and "?" or "refused")
+function on_input(s, kind, obj, arg)
+  session:setVariable("cb", kind .. ":" .. obj.digit .. ":" .. tostring(arg))
+  if obj.digit == "9" then return "volume:+1" end
+  return "break"
+end
+cbarg = "A"
+session:setInputCallback("on_input", "cbarg")
+session:streamFile("en/welcome.wav")
+session:unsetInputCallback()
+session:setAutoHangup(false)
+freeswitch.consoleLog("info", "end of script")
