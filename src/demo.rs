@@ -2,45 +2,62 @@
 //! its prompts — so a newcomer sees every capability working in one run.
 
 use crate::config::Config;
+use include_dir::{include_dir, Dir, DirEntry};
 use std::path::Path;
 
-/// Prompts shipped inside the binary, written to the data directory on first run.
-const PROMPTS: &[(&str, &[u8])] = &[
-    ("en/welcome.wav", include_bytes!("../prompts/en/welcome.wav")),
-    ("en/thanks.wav", include_bytes!("../prompts/en/thanks.wav")),
-    ("en/goodbye.wav", include_bytes!("../prompts/en/goodbye.wav")),
-    ("en/invalid.wav", include_bytes!("../prompts/en/invalid.wav")),
-    ("zh/welcome.wav", include_bytes!("../prompts/zh/welcome.wav")),
-    ("zh/thanks.wav", include_bytes!("../prompts/zh/thanks.wav")),
-    ("zh/goodbye.wav", include_bytes!("../prompts/zh/goodbye.wav")),
-    ("zh/invalid.wav", include_bytes!("../prompts/zh/invalid.wav")),
-];
+/// The stock prompts (prompts/) and example scripts (scripts/), shipped inside the binary.
+static PROMPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/prompts");
+static SCRIPTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scripts");
 
-/// Writes the embedded prompts under `dir` (existing files are left alone, so an
-/// operator's own recordings win).
+/// Writes the embedded prompts (WAV files) under `dir`; existing files are left alone, so
+/// an operator's own recordings win. Returns how many were written.
 pub fn install_prompts(dir: &Path) -> std::io::Result<usize> {
+    install(&PROMPTS, dir, "wav")
+}
+
+/// Writes the embedded example scripts under `dir` (existing files are left alone).
+pub fn install_scripts(dir: &Path) -> std::io::Result<usize> {
+    install(&SCRIPTS, dir, "lua")
+}
+
+fn install(src: &Dir<'_>, dir: &Path, ext: &str) -> std::io::Result<usize> {
     let mut n = 0;
-    for (name, bytes) in PROMPTS {
-        let p = dir.join(name);
-        if p.exists() {
-            continue;
+    for e in src.entries() {
+        match e {
+            DirEntry::Dir(d) => n += install(d, dir, ext)?,
+            DirEntry::File(f) => {
+                let p = dir.join(f.path());
+                if p.extension().is_none_or(|x| x != ext) || p.exists() {
+                    continue;
+                }
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&p, f.contents())?;
+                n += 1;
+            }
         }
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&p, bytes)?;
-        n += 1;
     }
     Ok(n)
 }
 
-/// The demo configuration with its data directory (and control socket) moved to `data_dir`.
-pub fn config(data_dir: &Path) -> Config {
-    // The embedded config is tested to parse; failing here would be a build defect.
-    let mut cfg = Config::parse(crate::config::DEMO_CONFIG, "embedded demo config")
-        .unwrap_or_else(|e| panic!("embedded demo config is invalid: {e}"));
+/// The demo configuration with everything under `data_dir` (control socket, prompts,
+/// scripts, recordings), with the embedded prompts and scripts installed there, validated.
+pub fn config(data_dir: &Path) -> Result<Config, String> {
+    // Parsed without validation first: the scripts it names exist only once installed.
+    let mut cfg: Config =
+        toml::from_str(crate::config::DEMO_CONFIG).map_err(|e| format!("embedded demo config: {e}"))?;
     cfg.general.data_dir = data_dir.to_path_buf();
     cfg.general.control_socket = data_dir.join("trunkd.ctl");
     cfg.general.prompts_dir = None;
-    cfg
+    cfg.ivr.scripts_dir = data_dir.join("scripts");
+    install_prompts(&cfg.general.prompts_dir())
+        .and_then(|_| install_scripts(&cfg.ivr.scripts_dir))
+        .map_err(|e| format!("cannot write prompts and scripts under {}: {e}", data_dir.display()))?;
+    let errors = cfg.validate();
+    if !errors.is_empty() {
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        return Err(format!("embedded demo config: {}", list.join("; ")));
+    }
+    Ok(cfg)
 }

@@ -157,13 +157,16 @@ fn main() -> ExitCode {
         } => ivr_test(script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds),
         Cmd::Demo { data_dir, duration } => {
             init_logging();
-            let cfg = trunkd::demo::config(&data_dir);
-            if let Err(e) = trunkd::demo::install_prompts(&cfg.general.prompts_dir()) {
-                eprintln!("cannot write prompts under {}: {e}", data_dir.display());
-                return ExitCode::FAILURE;
-            }
+            let cfg = match trunkd::demo::config(&data_dir) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let abs = std::fs::canonicalize(&data_dir).unwrap_or(data_dir.clone());
             println!("trunkd demo: simulated E1 span `e1-1` (E&M), FXO lines `pstn`, FXS phones `phones`");
+            println!("IVR: the built-in demo app, and Lua scripts from {}", cfg.ivr.scripts_dir.display());
             println!("data directory: {}", abs.display());
             println!(
                 "  recordings: {}/recordings   control: trunkd ctl -s {}/trunkd.ctl calls",

@@ -23,13 +23,12 @@ struct Run {
 
 fn run_demo(edit: impl FnOnce(&mut Config)) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = trunkd::demo::config(dir.path());
+    let mut cfg = trunkd::demo::config(dir.path()).unwrap();
     for c in &mut cfg.sim.callers {
         c.count = 1;
         c.every_ms = None;
     }
     edit(&mut cfg);
-    trunkd::demo::install_prompts(&cfg.general.prompts_dir()).unwrap();
     let mut gw = Gateway::build(&cfg).unwrap();
     let (mut near, mut far) = (Vec::new(), Vec::new());
     let mut now = Instant::ZERO;
@@ -200,10 +199,9 @@ fn fxo_line_call_and_fxs_phone_bridged_out_on_e1() {
 #[test]
 fn cable_cut_clears_calls_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = trunkd::demo::config(dir.path());
+    let mut cfg = trunkd::demo::config(dir.path()).unwrap();
     cfg.sim.callers.retain(|c| c.via == "e1-1");
     cfg.sim.callers[0].count = 1;
-    trunkd::demo::install_prompts(&cfg.general.prompts_dir()).unwrap();
     let mut gw = Gateway::build(&cfg).unwrap();
     let mut now = Instant::ZERO;
     let mut evs = Vec::new();
@@ -231,4 +229,35 @@ fn cable_cut_clears_calls_and_recovers() {
     step(&mut gw, 200, &mut evs);
     assert!(gw.engine.hangup(id, Cause::NormalClearing));
     gw.engine.finish();
+}
+
+#[test]
+fn the_lua_menu_reads_a_balance_and_puts_a_caller_through_to_an_agent_phone() {
+    let run = run_demo(|_| {});
+    let menu: Vec<u64> = calls_on(&run.near, "e1-1/")
+        .into_iter()
+        .filter(|id| {
+            of_call(&run.near, *id)
+                .iter()
+                .any(|k| matches!(k, EventKind::Routed { route } if route.contains("menu.lua")))
+        })
+        .collect();
+    assert_eq!(menu.len(), 2, "{:?}", run.near);
+    // The first: key 1, account 1234, the balance read out in yuan.
+    let k = of_call(&run.near, menu[0]);
+    assert!(k.iter().any(|k| matches!(k, EventKind::Collected { digits, .. } if digits == "1234")), "{k:?}");
+    assert!(k.iter().any(|k| matches!(k, EventKind::Playing { what } if what.contains("en/say/yuan.wav"))), "{k:?}");
+    assert!(k
+        .iter()
+        .any(|k| matches!(k, EventKind::VarSet { name, value } if name == "ivr_result" && value == "balance-read")));
+    // The second: key 0, bridged to one of our FXS phones, which the far end answered.
+    let k = of_call(&run.near, menu[1]);
+    assert!(k.iter().any(|k| matches!(k, EventKind::Bridged { .. })), "{k:?}");
+    assert!(run.near.iter().any(|e| e.device.starts_with("phones/") && matches!(e.kind, EventKind::Answered)));
+    // Both scripts left a trail of IVR events for CTI.
+    for id in menu {
+        assert!(of_call(&run.near, id)
+            .iter()
+            .any(|k| matches!(k, EventKind::Custom { name, .. } if name == "ivr.progress")));
+    }
 }
