@@ -141,6 +141,11 @@ impl LuaApp {
         Ok(LuaApp { name: name.to_string(), lua, thread, shared, budget, last_line, limits, finished: false })
     }
 
+    /// Bytes the script's Lua state holds now (for capacity planning).
+    pub fn memory_used(&self) -> usize {
+        self.lua.used_memory()
+    }
+
     fn refill(&self) {
         self.budget.store(self.limits.instructions, Ordering::Relaxed);
     }
