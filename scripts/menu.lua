@@ -15,8 +15,8 @@
 -- argv[2]: the span or line group the agents are on (default "agents")
 -- argv[3]: the number to dial on it (default: none)
 --
--- Try it (from the repo root; the test runner's only line group is "test", so the
--- bridge to "agents" fails):
+-- Try it (from the repo root; the test runner has no "agents" group, so that bridge
+-- fails; `--arg en --arg phones` bridges to the runner's answering phones instead):
 --   trunkd ivr test scripts/menu.lua --step "wait 1000" --step "dtmf 1" \
 --       --step "wait 1000" --step "dtmf 1234#" --step "wait 20000" \
 --       --expect var:ivr_result=balance-read --expect played=en/say/yuan.wav
