@@ -133,3 +133,19 @@ fn check_command_exit_codes() {
     let missing = Command::new(bin).args(["check", "--config", "/nonexistent/trunkd.toml"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(64));
 }
+
+#[test]
+fn check_compiles_the_scripts_routes_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.lua"), "call:answer()\nif then\n").unwrap();
+    std::fs::write(dir.path().join("good.lua"), "call:answer()\n").unwrap();
+    let cfg = |script: &str| format!("[ivr]\nscripts_dir = {:?}\n\n[[route]]\nscript = \"{script}\"\n", dir.path());
+    let e = Config::parse(&cfg("bad.lua"), "").expect_err("a syntax error is a config error");
+    assert_eq!(e.errors[0].location, "route[0].script");
+    assert!(e.errors[0].message.contains("bad.lua:2"), "{e}");
+    let e = Config::parse(&cfg("missing.lua"), "").expect_err("a missing script");
+    assert!(e.errors[0].message.contains("missing.lua"), "{e}");
+    let e = Config::parse(&cfg("../etc/passwd"), "").expect_err("scripts stay in their directory");
+    assert!(e.errors[0].message.contains("inside the scripts directory"), "{e}");
+    assert!(Config::parse(&cfg("good.lua"), "").is_ok());
+}
