@@ -112,3 +112,25 @@ fn after_a_bad_script_the_next_call_runs_normally() {
     assert!(good.expect("cause=USER_BUSY").unwrap());
     assert!(good.expect("no-errors").unwrap(), "{:?}", good.lines());
 }
+
+#[test]
+fn even_with_os_allowed_a_script_cannot_exit_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("exit.lua");
+    std::fs::write(&script, "call:answer()\ncall:set('clock', type(os.time()))\nos.exit(1)\n").unwrap();
+    let t = TestCall {
+        script,
+        args: vec![],
+        caller: "1".into(),
+        called: "1000".into(),
+        steps: vec![CallerStep::parse("wait 60000").unwrap()],
+        prompts_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")),
+        data_dir: dir.path().join("data"),
+        ivr: trunkd::config::IvrConfig { allow_os: true, ..Default::default() },
+        zone: "cn".into(),
+        max: Duration::from_secs(60),
+    };
+    let t = run(&t).unwrap();
+    assert!(t.expect("var:clock=number").unwrap(), "os is there: {:?}", t.lines());
+    assert_contained(&t, "exit.lua:3", "exit");
+}

@@ -136,6 +136,10 @@ impl LuaApp {
         if !limits.allow_io {
             lua.globals().set("require", Value::Nil)?;
         }
+        if let Ok(os) = lua.globals().get::<Table>("os") {
+            // Even an operator who allows `os` does not want a script to end the daemon.
+            os.set("exit", Value::Nil)?;
+        }
         let func = lua.load(source).set_name(format!("@{name}")).set_mode(mlua::ChunkMode::Text).into_function()?;
         let thread = lua.create_thread(func)?;
         Ok(LuaApp { name: name.to_string(), lua, thread, shared, budget, last_line, limits, finished: false })
