@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench ivr` prints criterion's figures and a summary line per size.
 
+// A benchmark measures wall-clock time (clippy.toml bans it elsewhere).
+#![allow(clippy::disallowed_methods)]
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::path::PathBuf;
 use std::time::{Duration, Instant as WallClock};

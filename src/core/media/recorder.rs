@@ -276,6 +276,8 @@ fn finish(id: u64, rec: Recording) -> Option<RecordingDone> {
 }
 
 #[cfg(test)]
+// The tests wait (bounded) for the writer thread, which really runs in time.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
