@@ -8,6 +8,11 @@ use trunkd::core::apps::CallerStep;
 use trunkd::ivr::runner::{run, TestCall, Transcript};
 
 fn run_script(name: &str, source: &str) -> (Transcript, tempfile::TempDir) {
+    // A tenth of the default budget: the endless loops hit it sooner.
+    run_with(name, source, trunkd::config::IvrConfig { instruction_limit: 2_000_000, ..Default::default() })
+}
+
+fn run_with(name: &str, source: &str, ivr: trunkd::config::IvrConfig) -> (Transcript, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join(name);
     std::fs::write(&script, source).unwrap();
@@ -19,8 +24,7 @@ fn run_script(name: &str, source: &str) -> (Transcript, tempfile::TempDir) {
         steps: vec![CallerStep::parse("wait 60000").unwrap()],
         prompts_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")),
         data_dir: dir.path().join("data"),
-        // A tenth of the default budget: the endless loops hit it sooner.
-        ivr: trunkd::config::IvrConfig { instruction_limit: 2_000_000, ..Default::default() },
+        ivr,
         zone: "cn".into(),
         max: Duration::from_secs(120),
     };
@@ -115,22 +119,8 @@ fn after_a_bad_script_the_next_call_runs_normally() {
 
 #[test]
 fn even_with_os_allowed_a_script_cannot_exit_the_daemon() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("exit.lua");
-    std::fs::write(&script, "call:answer()\ncall:set('clock', type(os.time()))\nos.exit(1)\n").unwrap();
-    let t = TestCall {
-        script,
-        args: vec![],
-        caller: "1".into(),
-        called: "1000".into(),
-        steps: vec![CallerStep::parse("wait 60000").unwrap()],
-        prompts_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")),
-        data_dir: dir.path().join("data"),
-        ivr: trunkd::config::IvrConfig { allow_os: true, ..Default::default() },
-        zone: "cn".into(),
-        max: Duration::from_secs(60),
-    };
-    let t = run(&t).unwrap();
+    let src = "call:answer()\ncall:set('clock', type(os.time()))\nos.exit(1)\n";
+    let (t, _d) = run_with("exit.lua", src, trunkd::config::IvrConfig { allow_os: true, ..Default::default() });
     assert!(t.expect("var:clock=number").unwrap(), "os is there: {:?}", t.lines());
     assert_contained(&t, "exit.lua:3", "exit");
 }
