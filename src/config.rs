@@ -10,6 +10,7 @@ use crate::dsp::g711::Law;
 use crate::dsp::zone;
 use crate::signalling::analog::{FxoProfile, FxsProfile};
 use crate::signalling::em::EmProfile;
+use crate::signalling::pri::profile::PriConfig;
 use crate::signalling::Cause;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -122,6 +123,8 @@ pub enum BackendKind {
 pub enum SpanSignalling {
     /// E&M over CAS (immediate or wink start), DTMF addressing.
     Em,
+    /// ISDN PRI: Q.921/Q.931 on the D-channel in timeslot 16 (settings in `[span.pri]`).
+    Pri,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +138,9 @@ pub struct SpanConfig {
     pub law: Option<Law>,
     #[serde(default)]
     pub em: EmProfile,
+    /// ISDN PRI settings (`signalling = "pri"`).
+    #[serde(default)]
+    pub pri: PriConfig,
     /// Simulated spans only: put the far end of the wire on this Unix SEQPACKET socket
     /// for an external program (a libpri/OpenR2 harness) instead of the built-in far end.
     pub wire_socket: Option<PathBuf>,
@@ -332,6 +338,9 @@ impl Config {
             }
             if let Err(e) = s.em.validate() {
                 err(format!("span[{i}].em"), e.to_string());
+            }
+            if let Err(e) = s.pri.profile() {
+                err(format!("span[{i}].pri"), e.to_string());
             }
             if let Some(z) = &s.zone {
                 if !zone_ok(z) {

@@ -11,10 +11,12 @@ use crate::core::apps::{Callee, CallerScript, CallerStep};
 use crate::core::event::CoreEvent;
 use crate::core::router::Router;
 use crate::core::{Engine, GroupSetup, Routing};
+use crate::dsp::g711::Law;
 use crate::dsp::zone::{builtin_zone, ToneZone};
 use crate::ivr::host::ScriptHost;
 use crate::signalling::analog::{AnalogLines, FxoProfile, FxsProfile};
 use crate::signalling::em::EmSpan;
+use crate::signalling::pri::{PriSpan, Side};
 use crate::signalling::{Party, SignallingCore};
 use crate::time::Instant;
 use std::path::PathBuf;
@@ -88,6 +90,22 @@ impl Gateway {
             let zone = zone_for(cfg, s.zone.as_ref())?;
             let law = s.law.unwrap_or(cfg.general.law);
             match s.signalling {
+                SpanSignalling::Pri => {
+                    let span = specs.len();
+                    specs.push(SimSpanSpec::E1 { name: s.name.clone(), law, ts16: Ts16::Dchan });
+                    let profile = s.pri.profile().map_err(|e| BuildError::Unsupported(e.to_string()))?;
+                    let alaw = law == Law::Alaw;
+                    let near = PriSpan::new(s.pri.side, profile.clone(), alaw);
+                    near_sigs.push((s.name.clone(), span, Box::new(near), zone.clone()));
+                    match &s.wire_socket {
+                        Some(path) => sockets.push((span, path.clone())),
+                        None => {
+                            // The simulated far end is the other side of the interface.
+                            let far_side = if s.pri.side == Side::Te { Side::Nt } else { Side::Te };
+                            far_sigs.push((s.name.clone(), span, Box::new(PriSpan::new(far_side, profile, alaw)), zone))
+                        }
+                    }
+                }
                 SpanSignalling::Em => {
                     let span = specs.len();
                     specs.push(SimSpanSpec::E1 { name: s.name.clone(), law, ts16: Ts16::Cas });

@@ -12,6 +12,8 @@ pub struct SpanStatus {
     pub kind: String,
     pub alarms: String,
     pub up: bool,
+    /// The signalling link's state, for stacks that have one ("pri te etsi: D-channel up").
+    pub signalling: Option<String>,
     pub channels: usize,
     pub calls: usize,
     pub counters: SpanCounters,
@@ -52,6 +54,7 @@ impl Engine {
                     kind,
                     alarms: g.alarms.describe(),
                     up: !g.alarms.is_down(),
+                    signalling: g.sig.link_status(),
                     channels: g.chans.iter().filter(|c| c.audio).count(),
                     calls: g.chans.iter().filter(|c| c.call.is_some()).count(),
                     counters: b.counters(g.span),

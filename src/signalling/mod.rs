@@ -134,7 +134,13 @@ pub trait SignallingCore: Send {
     fn is_idle(&self, chan: u16) -> bool {
         self.channel_state(chan) == "idle"
     }
+    /// A one-line state of the span's signalling link, for stacks that have one (the PRI
+    /// D-channel), shown by `trunkd ctl spans`.
+    fn link_status(&self) -> Option<String> {
+        None
+    }
 }
 
 pub mod analog;
 pub mod em;
+pub mod pri;

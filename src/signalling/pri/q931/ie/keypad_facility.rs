@@ -1,0 +1,1 @@
+//! TODO (codec helper): this element's decode/encode.
