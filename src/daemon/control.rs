@@ -136,14 +136,14 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
         Request::Spans => {
             let _ = writeln!(
                 out,
-                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}",
-                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN"
+                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  {}",
+                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN", "SIGNALLING"
             );
             for r in &rows {
                 let c = r.get("counters").cloned().unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}",
+                    "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  {}",
                     s(r, "name"),
                     s(r, "backend"),
                     s(r, "kind"),
@@ -152,7 +152,8 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
                     s(r, "calls"),
                     s(&c, "rx_frames"),
                     s(&c, "tx_frames"),
-                    s(&c, "underruns")
+                    s(&c, "underruns"),
+                    s(r, "signalling")
                 );
             }
         }

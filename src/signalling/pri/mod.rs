@@ -106,14 +106,14 @@ impl PriSpan {
             while let Some(ev) = self.q921.poll_event() {
                 moved = true;
                 match ev {
-                    DlEvent::Established => {
+                    DlEvent::Established { .. } => {
                         if !self.link_up {
                             info!(side = %self.side, "PRI D-channel up");
                         }
                         self.link_up = true;
                         self.l3.dl_established(now);
                     }
-                    DlEvent::Released => {
+                    DlEvent::Released { .. } => {
                         if self.link_up {
                             warn!(side = %self.side, "PRI D-channel down");
                         }

@@ -145,6 +145,8 @@ pub struct Layer3 {
     next_cref: u16,
     link_up: bool,
     ever_up: bool,
+    /// Layer 1 was lost since the link was last up (all calls were cleared locally).
+    l1_lost: bool,
     out: VecDeque<L3Output>,
     counters: L3Counters,
 }
@@ -165,6 +167,7 @@ impl Layer3 {
             next_cref: 1,
             link_up: false,
             ever_up: false,
+            l1_lost: false,
             out: VecDeque::new(),
             counters: L3Counters::default(),
         }
@@ -231,19 +234,24 @@ impl Layer3 {
     /// DL-ESTABLISH-CONFIRM/INDICATION: the D-channel is up (again).
     pub fn dl_established(&mut self, now: Instant) {
         self.link_up = true;
-        let first = !self.ever_up;
+        // First time up, or up again after layer 1 was lost (and every call with it):
+        // RESTART puts the peer's channels in step with ours.
+        let fresh = !self.ever_up || self.l1_lost;
         self.ever_up = true;
-        if first && self.profile.restart_on_start {
+        self.l1_lost = false;
+        if fresh && self.profile.restart_on_start {
             let all: BTreeSet<u8> = self.bchans.iter().copied().filter(|c| self.is_idle(*c)).collect();
             self.send_restart(now, all, None);
         } else if let Some(r) = &mut self.restarting {
             // Our RESTART may have been lost with the link: send it again now.
             r.deadline = now;
         }
-        // §5.8.9: active calls that survived on T309 are re-synchronised with STATUS
-        // ENQUIRY; a peer that lost them answers with state 0 and we clear them.
+        // §5.8.8/5.8.9: after a data link reset (ours or the peer's), active calls are
+        // kept and re-synchronised with STATUS ENQUIRY; a peer that lost them answers
+        // with state 0 and we clear them.
         for i in 0..self.calls.len() {
-            if self.calls[i].timer.map(|(_, t)| t) == Some(Timer::T309) {
+            let c = &self.calls[i];
+            if c.state == CallState::Active && matches!(c.timer, None | Some((_, Timer::T309))) {
                 self.calls[i].timer = None;
                 self.enquire(now, i);
             }
@@ -271,6 +279,7 @@ impl Layer3 {
     /// Layer 1 lost (span alarm): every call is cleared and every B-channel freed at once.
     pub fn physical_down(&mut self, _now: Instant) {
         self.link_up = false;
+        self.l1_lost = true;
         while !self.calls.is_empty() {
             self.drop_call(0, Cause::NetworkOutOfOrder);
         }

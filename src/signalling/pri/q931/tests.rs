@@ -587,7 +587,7 @@ fn unknown_message_type_on_a_call_is_answered_with_status_97() {
     let bytes = [0x08, 0x02, 0x80, 0x01, 0x7f];
     let replies = r.inject(Side::Nt, &bytes);
     assert_eq!(first_cause(&replies), Some((MessageType::Status, Cause::MessageTypeNonexistent)));
-    assert_eq!(replies[0].call_state(), Some(1), "U1: call initiated");
+    assert_eq!(replies[0].call_state(), Some(3), "U3: outgoing call proceeding");
 }
 
 #[test]

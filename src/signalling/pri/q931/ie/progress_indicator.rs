@@ -1,6 +1,7 @@
 //! §4.5.23 Progress indicator: interworking and in-band information (early media).
 
 use super::cause::Location;
+use super::{split_group, IeError};
 
 /// Octet 4 bits 7–1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,5 +32,85 @@ impl ProgressDescription {
     /// Whether the far end now sends tones or announcements on the B-channel.
     pub fn inband(self) -> bool {
         matches!(self, ProgressDescription::NotEndToEndIsdn | ProgressDescription::InbandAvailable)
+    }
+}
+
+impl ProgressDescription {
+    pub fn code(self) -> u8 {
+        match self {
+            ProgressDescription::NotEndToEndIsdn => 1,
+            ProgressDescription::DestinationNotIsdn => 2,
+            ProgressDescription::OriginationNotIsdn => 3,
+            ProgressDescription::ReturnedToIsdn => 4,
+            ProgressDescription::InterworkingServiceChange => 5,
+            ProgressDescription::InbandAvailable => 8,
+            ProgressDescription::Other(v) => v & 0x7F,
+        }
+    }
+    pub fn from_code(v: u8) -> Self {
+        match v & 0x7F {
+            1 => ProgressDescription::NotEndToEndIsdn,
+            2 => ProgressDescription::DestinationNotIsdn,
+            3 => ProgressDescription::OriginationNotIsdn,
+            4 => ProgressDescription::ReturnedToIsdn,
+            5 => ProgressDescription::InterworkingServiceChange,
+            8 => ProgressDescription::InbandAvailable,
+            v => ProgressDescription::Other(v),
+        }
+    }
+}
+
+impl ProgressIndicator {
+    /// ITU-T coding with the given location and description.
+    pub fn new(location: Location, description: ProgressDescription) -> Self {
+        ProgressIndicator { coding_standard: 0, location, description }
+    }
+
+    pub(super) fn decode(data: &[u8]) -> Result<Self, IeError> {
+        let (group3, rest) = split_group(data)?;
+        let octet3 = group3.first().copied().ok_or(IeError::TooShort)?;
+        let octet4 = rest.first().copied().ok_or(IeError::TooShort)?;
+        Ok(ProgressIndicator {
+            coding_standard: (octet3 >> 5) & 0x03,
+            location: Location::from_code(octet3),
+            description: ProgressDescription::from_code(octet4),
+        })
+    }
+
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
+        out.push(0x80 | ((self.coding_standard & 0x03) << 5) | self.location.code());
+        out.push(0x80 | self.description.code());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signalling::pri::q931::ie::Ie;
+
+    #[test]
+    fn golden_inband_private_local() {
+        let p = ProgressIndicator::decode(&[0x81, 0x88]).unwrap();
+        assert_eq!(p, ProgressIndicator::new(Location::PrivateLocal, ProgressDescription::InbandAvailable));
+        assert!(p.description.inband());
+        let mut out = Vec::new();
+        Ie::ProgressIndicator(p).encode(&mut out);
+        assert_eq!(out, [0x1E, 0x02, 0x81, 0x88]);
+    }
+
+    #[test]
+    fn golden_not_end_to_end_public_local() {
+        let p = ProgressIndicator::decode(&[0x82, 0x81]).unwrap();
+        assert_eq!((p.location, p.description), (Location::PublicLocal, ProgressDescription::NotEndToEndIsdn));
+        assert!(!ProgressDescription::DestinationNotIsdn.inband());
+    }
+
+    #[test]
+    fn errors_and_codes() {
+        assert_eq!(ProgressIndicator::decode(&[0x82]), Err(IeError::TooShort));
+        assert_eq!(ProgressIndicator::decode(&[]), Err(IeError::TooShort));
+        for v in 0..128 {
+            assert_eq!(ProgressDescription::from_code(v).code(), v);
+        }
     }
 }
