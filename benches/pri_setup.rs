@@ -176,7 +176,13 @@ fn main() {
     let (sock_done, sock) = best(&|| ours(n, true));
     println!("pri_setup: {n} complete calls each (SETUP through RELEASE COMPLETE), best of 3");
     println!("  libpri CPE <-> libpri NT (socketpair): {lp:>9.0} calls/s  ({lp_done} completed)");
-    println!("  trunkd TE <-> trunkd NT (socketpair):  {sock:>9.0} calls/s  ({sock_done} completed)  ratio {:.2}x", sock / lp);
-    println!("  trunkd TE <-> trunkd NT (in memory):   {mem:>9.0} calls/s  ({mem_done} completed)  ratio {:.2}x", mem / lp);
+    println!(
+        "  trunkd TE <-> trunkd NT (socketpair):  {sock:>9.0} calls/s  ({sock_done} completed)  ratio {:.2}x",
+        sock / lp
+    );
+    println!(
+        "  trunkd TE <-> trunkd NT (in memory):   {mem:>9.0} calls/s  ({mem_done} completed)  ratio {:.2}x",
+        mem / lp
+    );
     assert!(lp_done == n && mem_done == n && sock_done == n, "every call must complete");
 }

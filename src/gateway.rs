@@ -49,7 +49,6 @@ pub struct FarEnd {
     pub engine: Engine,
     pub control: SimControl,
     callers: Vec<Schedule>,
-    record_dir: PathBuf,
     placed: u64,
 }
 
@@ -188,7 +187,7 @@ impl Gateway {
                     placed: 0,
                 })
                 .collect();
-            FarEnd { engine, control, callers, record_dir: data_dir.join("sim"), placed: 0 }
+            FarEnd { engine, control, callers, placed: 0 }
         });
         Ok(Gateway { engine, far, ports })
     }
@@ -215,7 +214,8 @@ impl FarEnd {
             }
             self.placed += 1;
             s.placed += 1;
-            let record = self.record_dir.join(format!("heard-{}.wav", self.placed));
+            // Relative: the far end's engine records under its own data dir (…/sim/recordings).
+            let record = PathBuf::from(format!("heard-{}.wav", self.placed));
             let app = CallerScript::new(s.steps.clone(), Some(record));
             if let Err(e) =
                 self.engine.originate(&s.cfg.via, &s.cfg.called, Party::number(&s.cfg.caller), Some(Box::new(app)))

@@ -124,7 +124,7 @@ fn e1_caller_hears_the_prompt_and_is_recorded() {
     // prompt sample for sample (after one A-law round trip on the wire).
     let prompt = welcome(&run);
     let over_the_wire: Vec<i16> = prompt.iter().map(|s| Law::Alaw.decode(Law::Alaw.encode(*s))).collect();
-    let heard = run.dir.path().join("sim/heard-1.wav");
+    let heard = run.dir.path().join("sim/recordings/heard-1.wav");
     let (_, far_chans) = read_wav(&heard);
     assert!(find_exact(&far_chans[0], &over_the_wire).is_some(), "caller heard the welcome prompt");
 
@@ -178,8 +178,10 @@ fn fxo_line_call_and_fxs_phone_bridged_out_on_e1() {
         && matches!(&e.kind, EventKind::Offered { called, .. } if called == "5551234")));
     // And the phone heard the far callee's beep through the bridge.
     let beep = trunkd::dsp::zone::builtin_zone("cn").unwrap().beep.freqs[0].0;
-    let heard_by_phone =
-        (1..=8).map(|n| run.dir.path().join(format!("sim/heard-{n}.wav"))).filter(|p| p.exists()).any(|p| {
+    let heard_by_phone = (1..=12)
+        .map(|n| run.dir.path().join(format!("sim/recordings/heard-{n}.wav")))
+        .filter(|p| p.exists())
+        .any(|p| {
             let (_, c) = read_wav(&p);
             c[0].chunks(1600).any(|w| tone_ratio(w, beep) > 0.8)
         });
@@ -214,13 +216,14 @@ fn cable_cut_clears_calls_and_recovers() {
     };
     step(&mut gw, 4000, &mut evs);
     assert_eq!(gw.engine.active_calls(), 1, "call up before the cut");
-    gw.far.as_ref().unwrap().control.set_cable_cut(0, true);
+    let e1 = cfg.spans.iter().position(|s| s.name == "e1-1").unwrap();
+    gw.far.as_ref().unwrap().control.set_cable_cut(e1, true);
     step(&mut gw, 1000, &mut evs);
     assert_eq!(gw.engine.active_calls(), 0, "LOS cleared the call");
     assert!(!gw.engine.spans_up());
     assert!(evs.iter().any(|e| matches!(e.kind, EventKind::SpanAlarm { alarms } if alarms.is_down())));
     assert!(evs.iter().any(|e| matches!(e.kind, EventKind::Ended { cause: Cause::NetworkOutOfOrder, .. })), "{evs:?}");
-    gw.far.as_ref().unwrap().control.set_cable_cut(0, false);
+    gw.far.as_ref().unwrap().control.set_cable_cut(e1, false);
     step(&mut gw, 1000, &mut evs);
     assert!(gw.engine.spans_up());
     // After recovery the span carries calls again.
@@ -260,4 +263,39 @@ fn the_lua_menu_reads_a_balance_and_puts_a_caller_through_to_an_agent_phone() {
             .iter()
             .any(|k| matches!(k, EventKind::Custom { name, .. } if name == "ivr.progress")));
     }
+}
+
+#[test]
+fn isdn_calls_cross_the_pri_span_both_ways() {
+    let run = run_demo(|_| {});
+    assert!(run.idle, "every call cleared and every channel released");
+    // The carrier's ISDN call reached the Lua menu with its caller number (sent as a
+    // national number, made dialable with the china profile's national prefix "0").
+    let pri_in = calls_on(&run.near, "pri-1/");
+    let menu = pri_in
+        .iter()
+        .copied()
+        .find(|id| {
+            of_call(&run.near, *id).iter().any(|k| {
+                matches!(k, EventKind::Offered { called, caller, .. }
+                    if called == "8002" && caller.number.reveal() == "013501234567")
+            })
+        })
+        .expect("ISDN call offered to the menu");
+    let kinds = of_call(&run.near, menu);
+    assert!(kinds.iter().any(|k| matches!(k, EventKind::Answered)));
+    assert!(kinds.iter().any(|k| matches!(k, EventKind::Collected { digits, .. } if digits == "1234")), "{kinds:?}");
+    assert_eq!(ended(&run.near, menu).unwrap().0, Cause::NormalClearing);
+    // A phone's national number went out over Q.931 and the carrier saw it offered.
+    assert!(run.far.iter().any(|e| e.device.starts_with("pri-1/")
+        && matches!(&e.kind, EventKind::Offered { called, .. } if called == "01088886666")));
+    let out = calls_on(&run.near, "phones/")
+        .into_iter()
+        .find(|id| {
+            of_call(&run.near, *id)
+                .iter()
+                .any(|k| matches!(k, EventKind::Offered { called, .. } if called == "01088886666"))
+        })
+        .expect("phone dialled the national number");
+    assert!(of_call(&run.near, out).iter().any(|k| matches!(k, EventKind::Bridged { .. })));
 }

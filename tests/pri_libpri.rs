@@ -65,9 +65,7 @@ impl Link {
         let mut buf = [0u8; 512];
         loop {
             // SAFETY: recv into a live stack buffer of the given length on an fd we own.
-            let n = unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
-            };
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
             if n <= 0 {
                 break;
             }
@@ -193,7 +191,8 @@ fn our_call_to_libpri_with_caller_presentation_answer_and_our_clearing() {
 
         l.command(1, CallCommand::Hangup { cause: Cause::NormalClearing });
         let pev = l.take_pri();
-        let Some(Event::HangupReq { call: c2, cause }) = pev.iter().find(|e| matches!(e, Event::HangupReq { .. })).cloned()
+        let Some(Event::HangupReq { call: c2, cause }) =
+            pev.iter().find(|e| matches!(e, Event::HangupReq { .. })).cloned()
         else {
             panic!("libpri saw no DISCONNECT: {pev:?}");
         };

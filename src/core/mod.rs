@@ -269,7 +269,9 @@ impl Engine {
     /// True when no call exists and every channel is back to idle.
     pub fn is_idle(&self) -> bool {
         self.calls.is_empty()
-            && self.groups.iter().all(|g| g.chans.iter().filter(|c| c.audio).all(|c| g.sig.is_idle(c.number)))
+            && self.groups.iter().all(|g| {
+                g.chans.iter().filter(|c| c.audio).all(|c| g.sig.is_idle(c.number) || g.sig.is_blocked(c.number))
+            })
     }
 
     /// True when no span reports an alarm that stops calls.
@@ -1104,7 +1106,7 @@ impl Engine {
                 backend.read_audio(group.span, c.number, &mut c.rx);
                 // Listen while the stack has the channel busy (collecting digits before a
                 // call exists, too); when it is idle again, start the next use afresh.
-                let busy = c.call.is_some() || !group.sig.is_idle(c.number);
+                let busy = c.call.is_some() || !(group.sig.is_idle(c.number) || group.sig.is_blocked(c.number));
                 if !busy && c.in_use {
                     c.reset();
                 }

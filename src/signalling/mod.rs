@@ -134,6 +134,12 @@ pub trait SignallingCore: Send {
     fn is_idle(&self, chan: u16) -> bool {
         self.channel_state(chan) == "idle"
     }
+    /// The channel is out of service (a RESTART in progress, maintenance): not free, but
+    /// not seized by anyone either, so the call core neither hunts it nor listens on it.
+    fn is_blocked(&self, chan: u16) -> bool {
+        let _ = chan;
+        false
+    }
     /// A one-line state of the span's signalling link, for stacks that have one (the PRI
     /// D-channel), shown by `trunkd ctl spans`.
     fn link_status(&self) -> Option<String> {

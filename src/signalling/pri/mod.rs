@@ -5,6 +5,8 @@
 //! Q.931's messages back down, and call events up to the call core. Both protocol
 //! layers are sans-IO state machines of their own and are tested on their own.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod profile;
 pub mod q921;
 pub mod q931;
@@ -133,7 +135,9 @@ impl PriSpan {
                     L3Output::Event { chan, event } => {
                         self.out.push_back(SigOutput::Event { chan: u16::from(chan), event })
                     }
-                    L3Output::Tone { chan, tone } => self.out.push_back(SigOutput::Tone { chan: u16::from(chan), tone }),
+                    L3Output::Tone { chan, tone } => {
+                        self.out.push_back(SigOutput::Tone { chan: u16::from(chan), tone })
+                    }
                 }
             }
             while let Some(f) = self.q921.poll_transmit() {
@@ -214,6 +218,10 @@ impl SignallingCore for PriSpan {
 
     fn is_idle(&self, chan: u16) -> bool {
         u8::try_from(chan).is_ok_and(|ch| self.l3.is_idle(ch))
+    }
+
+    fn is_blocked(&self, chan: u16) -> bool {
+        u8::try_from(chan).is_ok_and(|ch| self.l3.is_blocked(ch))
     }
 
     fn link_status(&self) -> Option<String> {

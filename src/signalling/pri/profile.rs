@@ -2,8 +2,8 @@
 //! national variant and, later, QSIG or NI-2 is timers, numbering, display handling,
 //! mandatory elements and optional procedures, not code paths.
 
-use std::collections::BTreeMap;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::q931::ie::{id, NumberingPlan, TypeOfNumber};
 use super::q931::MessageType;

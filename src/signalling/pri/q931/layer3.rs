@@ -15,8 +15,7 @@ use tracing::{debug, info, warn};
 
 use super::ie::{
     self, BearerCapability, CauseIe, ChannelId, ChannelSelection, Ie, Location, NumberingPlan, PartyNumber,
-    ProgressDescription, ProgressIndicator, RestartClass, Screening, TransferCapability, TypeOfNumber,
-    UserInfoLayer1,
+    ProgressDescription, ProgressIndicator, RestartClass, Screening, TransferCapability, TypeOfNumber, UserInfoLayer1,
 };
 use super::message::{decode, CallRef, IeProblem, IeProblemKind, Message, MessageType};
 use super::state::CallState;
@@ -218,6 +217,12 @@ impl Layer3 {
             && !self.is_restarting(chan)
             && !self.restart_owed.contains(&chan)
             && !self.calls.iter().any(|c| c.chan == Some(chan))
+    }
+
+    /// Out of service without a call: being restarted, or owed a RESTART.
+    pub fn is_blocked(&self, chan: u8) -> bool {
+        !self.calls.iter().any(|c| c.chan == Some(chan))
+            && (self.is_restarting(chan) || self.restart_owed.contains(&chan))
     }
 
     fn is_restarting(&self, chan: u8) -> bool {
@@ -435,8 +440,11 @@ impl Layer3 {
                 }
             }
         }
-        let (now_digits, later) =
-            if self.profile.overlap_sending { (String::new(), called.clone()) } else { (called.clone(), String::new()) };
+        let (now_digits, later) = if self.profile.overlap_sending {
+            (String::new(), called.clone())
+        } else {
+            (called.clone(), String::new())
+        };
         m.ies.push(Ie::CalledPartyNumber(PartyNumber {
             ton: n.called_ton.into(),
             npi: n.called_npi.into(),
@@ -627,7 +635,9 @@ impl Layer3 {
                     self.send(release_complete(reply, Cause::WrongCallState, None));
                 }
             }
-            MessageType::StatusEnquiry => self.send_status(reply, CallState::Null, Cause::ResponseToStatusEnquiry, None),
+            MessageType::StatusEnquiry => {
+                self.send_status(reply, CallState::Null, Cause::ResponseToStatusEnquiry, None)
+            }
             _ => {
                 self.counters.errors_reported += 1;
                 self.send(release_complete(reply, Cause::InvalidCallReference, None));
@@ -688,7 +698,8 @@ impl Layer3 {
             return;
         }
         c.offered = true;
-        let (Some(chan), called, calling) = (c.chan, c.called.trim_end_matches(END_OF_DIALING).to_string(), c.calling.clone())
+        let (Some(chan), called, calling) =
+            (c.chan, c.called.trim_end_matches(END_OF_DIALING).to_string(), c.calling.clone())
         else {
             return;
         };
@@ -835,7 +846,10 @@ impl Layer3 {
         if first
             && matches!(
                 msg.kind,
-                MessageType::SetupAcknowledge | MessageType::CallProceeding | MessageType::Alerting | MessageType::Connect
+                MessageType::SetupAcknowledge
+                    | MessageType::CallProceeding
+                    | MessageType::Alerting
+                    | MessageType::Connect
             )
         {
             // We always seize exclusively: a different channel in the answer is unacceptable.
@@ -869,8 +883,11 @@ impl Layer3 {
                 self.send(info);
             }
             MessageType::CallProceeding if setup_sent || overlap => {
-                c.state =
-                    if side == Side::Te { CallState::OutgoingCallProceeding } else { CallState::IncomingCallProceeding };
+                c.state = if side == Side::Te {
+                    CallState::OutgoingCallProceeding
+                } else {
+                    CallState::IncomingCallProceeding
+                };
                 c.timer = Some((now + ms(t.t310), Timer::T310));
                 if let Some(ch) = chan {
                     self.event(ch, CallEvent::Proceeding);
@@ -1197,9 +1214,9 @@ fn release_complete(cref: CallRef, cause: Cause, diag: Option<&[u8]>) -> Message
 fn restart_message(indicated: Option<u8>) -> Message {
     let m = Message::new(CallRef::GLOBAL, MessageType::Restart);
     match indicated {
-        Some(ch) => m
-            .with(Ie::ChannelId(ChannelId::b_channel(ch, true)))
-            .with(Ie::RestartIndicator(RestartClass::Indicated)),
+        Some(ch) => {
+            m.with(Ie::ChannelId(ChannelId::b_channel(ch, true))).with(Ie::RestartIndicator(RestartClass::Indicated))
+        }
         None => m.with(Ie::RestartIndicator(RestartClass::SingleInterface)),
     }
 }

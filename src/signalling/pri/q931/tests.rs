@@ -217,7 +217,10 @@ fn user_side_call_is_answered_and_cleared_with_the_spec_message_flow() {
     assert_eq!(r.nt.call_state_name(1).as_deref(), Some("N10"));
 
     r.command(Side::Te, 1, hangup(Cause::NormalClearing));
-    assert_eq!(r.events(Side::Nt), vec![(1, CallEvent::Hangup { cause: Cause::NormalClearing }), (1, CallEvent::Released)]);
+    assert_eq!(
+        r.events(Side::Nt),
+        vec![(1, CallEvent::Hangup { cause: Cause::NormalClearing }), (1, CallEvent::Released)]
+    );
     assert_eq!(r.events(Side::Te), vec![(1, CallEvent::Released)]);
     assert_eq!(
         r.trace,
@@ -560,9 +563,15 @@ fn first_cause(m: &[Message]) -> Option<(MessageType, Cause)> {
 fn message_for_an_unknown_call_reference_is_answered_with_cause_81() {
     let mut r = Rig::new();
     let info = Message::new(CallRef { value: 0x1234, flag: false }, MessageType::Information).encode();
-    assert_eq!(first_cause(&r.inject(Side::Te, &info)), Some((MessageType::ReleaseComplete, Cause::InvalidCallReference)));
+    assert_eq!(
+        first_cause(&r.inject(Side::Te, &info)),
+        Some((MessageType::ReleaseComplete, Cause::InvalidCallReference))
+    );
     let rel = Message::new(CallRef { value: 0x1234, flag: false }, MessageType::Release).encode();
-    assert_eq!(first_cause(&r.inject(Side::Te, &rel)), Some((MessageType::ReleaseComplete, Cause::InvalidCallReference)));
+    assert_eq!(
+        first_cause(&r.inject(Side::Te, &rel)),
+        Some((MessageType::ReleaseComplete, Cause::InvalidCallReference))
+    );
     let rlc = Message::new(CallRef { value: 0x1234, flag: false }, MessageType::ReleaseComplete).encode();
     assert!(r.inject(Side::Te, &rlc).is_empty());
 }
