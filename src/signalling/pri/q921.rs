@@ -682,7 +682,14 @@ impl Q921 {
     }
 
     /// The next frame to transmit (without FCS).
+    ///
+    /// The acknowledgement of received I frames is held until the driver asks for frames:
+    /// by then layer 3 has usually queued its answer, whose I frame carries N(R), so no
+    /// separate RR goes out (piggybacking, §5.6.2).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.tx.is_empty() && matches!(self.state, LinkState::MultipleFrameEstablished | LinkState::TimerRecovery) {
+            self.send_pending_ack();
+        }
         self.tx.pop_front()
     }
 
@@ -1076,11 +1083,7 @@ impl Q921 {
     /// "I frame queued up" and the pending acknowledgement, after every input.
     fn flush(&mut self, now: Instant) {
         match self.state {
-            LinkState::MultipleFrameEstablished => {
-                self.send_queued_i_frames(now);
-                self.send_pending_ack();
-            }
-            LinkState::TimerRecovery => self.send_pending_ack(),
+            LinkState::MultipleFrameEstablished => self.send_queued_i_frames(now),
             _ => {}
         }
     }
