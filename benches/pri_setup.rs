@@ -10,7 +10,6 @@
 #![allow(clippy::disallowed_methods)] // bench: wall time
 
 #[path = "../tests/peers/libpri.rs"]
-#[allow(dead_code)]
 mod libpri;
 
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -46,9 +46,13 @@ fn demo_serves_ctl_and_drains_on_sigint() {
 
     let (ok, spans) = ctl(&sock, &["spans"]);
     assert!(ok, "{spans}");
-    for name in ["e1-1", "pstn", "phones"] {
+    for name in ["pri-1", "e1-1", "pstn", "phones"] {
         assert!(spans.contains(name), "{spans}");
     }
+    // The PRI's D-channel comes up with the simulated carrier within a second or so.
+    wait_for("PRI D-channel up", || ctl(&sock, &["spans"]).1.contains("pri te china: D-channel up"));
+    let (_, chans) = ctl(&sock, &["channels"]);
+    assert!(chans.contains("pri-1/16") && chans.contains("pri-1/1 "), "{chans}");
     let (ok, chans) = ctl(&sock, &["channels"]);
     assert!(ok && chans.contains("e1-1/31") && chans.contains("phones/1"), "{chans}");
     assert!(!chans.contains("e1-1/16 "), "TS16 carries signalling, not a channel: {chans}");

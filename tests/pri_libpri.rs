@@ -6,7 +6,6 @@
 //! alerting/answer, clearing from either side with the cause intact, rejection, RESTART.
 
 #[path = "peers/libpri.rs"]
-#[allow(dead_code)]
 mod libpri;
 
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -136,8 +136,8 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
         Request::Spans => {
             let _ = writeln!(
                 out,
-                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  {}",
-                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN", "SIGNALLING"
+                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  SIGNALLING",
+                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN"
             );
             for r in &rows {
                 let c = r.get("counters").cloned().unwrap_or_default();

@@ -1080,11 +1080,11 @@ impl Q921 {
         self.ever_sent = 0;
     }
 
-    /// "I frame queued up" and the pending acknowledgement, after every input.
+    /// "I frame queued up" after every input (the pending acknowledgement waits for
+    /// `poll_transmit`, so that it can ride on an I frame).
     fn flush(&mut self, now: Instant) {
-        match self.state {
-            LinkState::MultipleFrameEstablished => self.send_queued_i_frames(now),
-            _ => {}
+        if self.state == LinkState::MultipleFrameEstablished {
+            self.send_queued_i_frames(now);
         }
     }
 

@@ -14,8 +14,8 @@ use std::collections::{BTreeSet, VecDeque};
 use tracing::{debug, info, warn};
 
 use super::ie::{
-    self, BearerCapability, CauseIe, ChannelId, ChannelSelection, Ie, Location, NumberingPlan, PartyNumber,
-    ProgressDescription, ProgressIndicator, RestartClass, Screening, TransferCapability, TypeOfNumber, UserInfoLayer1,
+    self, BearerCapability, CauseIe, ChannelId, ChannelSelection, Ie, Location, PartyNumber, ProgressDescription,
+    ProgressIndicator, RestartClass, Screening, TransferCapability, TypeOfNumber, UserInfoLayer1,
 };
 use super::message::{decode, CallRef, IeProblem, IeProblemKind, Message, MessageType};
 use super::state::CallState;
@@ -361,8 +361,7 @@ impl Layer3 {
             Timer::T309 => self.drop_call(i, Cause::DestinationOutOfOrder),
             Timer::T322 => {
                 if c.expiries < 2 {
-                    let (cref, state) = (c.cref(), c.state);
-                    let _ = state;
+                    let cref = c.cref();
                     c.timer = Some((now + ms(self.profile.timers.t322), Timer::T322));
                     self.send(Message::new(cref, MessageType::StatusEnquiry));
                 } else {
@@ -733,9 +732,9 @@ impl Layer3 {
         // Glare: both sides seized `wanted` at once. The user side yields (§5.7 spirit,
         // as networks resolve it): our SETUP is withdrawn and the network's call taken.
         if self.side == Side::Te {
-            if let Some(j) = self.calls.iter().position(|c| {
-                c.chan == Some(wanted) && c.ours && c.state == CallState::CallInitiated && !self.link_busy_with(c)
-            }) {
+            if let Some(j) =
+                self.calls.iter().position(|c| c.chan == Some(wanted) && c.ours && c.state == CallState::CallInitiated)
+            {
                 info!(chan = wanted, "q931 glare: yielding our SETUP to the network's");
                 self.calls[j].core_cleared = true;
                 self.event(wanted, CallEvent::Hangup { cause: Cause::RequestedChannelNotAvailable });
@@ -750,10 +749,6 @@ impl Layer3 {
         } else {
             free(self).ok_or(Cause::NoCircuitAvailable)
         }
-    }
-
-    fn link_busy_with(&self, _c: &Call) -> bool {
-        false
     }
 
     fn calling_party(&self, msg: &Message) -> Party {
@@ -824,7 +819,7 @@ impl Layer3 {
         let handled = if ours { self.on_outgoing(now, i, &msg) } else { self.on_incoming(now, i, &msg) };
         if !handled {
             self.counters.errors_reported += 1;
-            self.send_status(cref, state, Cause::WrongCallState, Some(&[kind_code(kind)]));
+            self.send_status(cref, state, Cause::WrongCallState, Some(&[kind.code()]));
             return;
         }
         if let Some(i) = self.calls.iter().position(|c| c.cref() == cref) {
@@ -964,11 +959,10 @@ impl Layer3 {
         let missing = msg.cause().is_none() || problems.iter().any(|p| p.id == ie::id::CAUSE);
         let c = &mut self.calls[i];
         let cause = msg.cause().map(|c| c.cause).unwrap_or(Cause::NormalUnspecified);
-        match c.state {
-            CallState::ReleaseRequest => return,
-            // Clear collision (§5.3.5): both sent DISCONNECT; we go on with RELEASE.
-            _ => {}
+        if c.state == CallState::ReleaseRequest {
+            return;
         }
+        // Otherwise (including a clear collision, §5.3.5: both sent DISCONNECT) RELEASE.
         let cref = c.cref();
         c.state = CallState::ReleaseRequest;
         c.expiries = 0;
@@ -1221,10 +1215,6 @@ fn restart_message(indicated: Option<u8>) -> Message {
     }
 }
 
-fn kind_code(k: MessageType) -> u8 {
-    k.code()
-}
-
 fn decode_display(d: &[u8], charset: Charset) -> String {
     // Some networks lead with a display-type octet (bit 8 set): not text.
     let d = match d.first() {
@@ -1245,6 +1235,3 @@ fn encode_display(s: &str, charset: Charset) -> Vec<u8> {
     v.truncate(82);
     v
 }
-
-#[allow(dead_code)]
-fn _unused(_: NumberingPlan) {}
