@@ -34,6 +34,9 @@ pub struct Config {
     pub ivr: IvrConfig,
     #[serde(default)]
     pub sim: SimConfig,
+    /// Routing plugins, asked in this order before the static routes.
+    #[serde(default, rename = "plugin")]
+    pub plugins: Vec<crate::plugin::PluginConfig>,
 }
 
 /// Lua IVR settings.
@@ -85,6 +88,9 @@ pub struct General {
     /// systemd READY waits for every span to be up, but no longer than this: a span with
     /// an unplugged cable must not fail the boot (STATUS then names the spans in alarm).
     pub ready_timeout_ms: u64,
+    /// How long an offered call waits for the routing plugin chain before the static
+    /// routes decide.
+    pub plugin_timeout_ms: u64,
 }
 
 impl Default for General {
@@ -97,6 +103,7 @@ impl Default for General {
             law: Law::Alaw,
             shutdown_grace_ms: 5000,
             ready_timeout_ms: 10_000,
+            plugin_timeout_ms: 200,
         }
     }
 }
@@ -211,6 +218,25 @@ pub struct RouteConfig {
 
 fn dial_timeout() -> u64 {
     30
+}
+
+impl RouteConfig {
+    /// A route that runs a script (what a routing plugin's decision amounts to).
+    pub fn script(name: &str, args: Vec<String>) -> RouteConfig {
+        RouteConfig {
+            from: None,
+            called: None,
+            app: None,
+            script: Some(name.to_string()),
+            args,
+            dial: None,
+            number: None,
+            strip: 0,
+            timeout: dial_timeout(),
+            reject: None,
+            lang: None,
+        }
+    }
 }
 
 /// The simulated far end: who calls in, and how the far side answers our calls.
@@ -445,6 +471,18 @@ impl Config {
             if c.at_ms > DAY_MS {
                 err(format!("sim.caller[{i}].at_ms"), "must be at most 86400000 (a day)".into());
             }
+        }
+        let mut plugin_names = HashSet::new();
+        for (i, p) in self.plugins.iter().enumerate() {
+            if !plugin_names.insert(p.name.clone()) || p.name.is_empty() {
+                err(format!("plugin[{i}].name"), format!("`{}` is empty or used twice", p.name));
+            }
+            if let Err(e) = crate::plugin::check_path(&p.path) {
+                err(format!("plugin[{i}].path"), e);
+            }
+        }
+        if !(1..=10_000).contains(&self.general.plugin_timeout_ms) {
+            err("general.plugin_timeout_ms".into(), "must be 1..=10000".into());
         }
         for (i, s) in self.spans.iter().enumerate() {
             if s.backend == BackendKind::Dahdi {

@@ -14,6 +14,7 @@ use crate::core::{Engine, GroupSetup, Routing};
 use crate::dsp::g711::Law;
 use crate::dsp::zone::{builtin_zone, ToneZone};
 use crate::ivr::host::ScriptHost;
+use crate::plugin::chain::PluginChain;
 use crate::signalling::analog::{AnalogLines, FxoProfile, FxsProfile};
 use crate::signalling::em::EmSpan;
 use crate::signalling::pri::{PriSpan, Side};
@@ -57,6 +58,25 @@ struct Schedule {
     steps: Vec<CallerStep>,
     next: Option<Instant>,
     placed: u32,
+}
+
+/// The routing plugin chain of a config, if it lists plugins.
+pub fn plugin_chain(cfg: &Config) -> Option<Box<dyn crate::core::router::RouteAdvisor>> {
+    if cfg.plugins.is_empty() {
+        return None;
+    }
+    let budget = Duration::from_millis(cfg.general.plugin_timeout_ms);
+    let chain = PluginChain::start(plugin_host_exe(), cfg.plugins.clone(), budget, true);
+    Some(Box::new(chain))
+}
+
+/// The program that hosts plugins: this trunkd binary, or `$TRUNKD_PLUGIN_HOST` (tests
+/// that build a gateway inside a test binary point it at the real `trunkd`).
+pub fn plugin_host_exe() -> PathBuf {
+    std::env::var_os("TRUNKD_PLUGIN_HOST")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| PathBuf::from("trunkd"))
 }
 
 fn zone_for(cfg: &Config, name: Option<&String>) -> Result<ToneZone, BuildError> {
@@ -158,13 +178,14 @@ impl Gateway {
             .map(|(span, path)| WirePort::bind(&control, span, &path))
             .collect::<Result<Vec<_>, _>>()?;
         let has_sim = !specs.is_empty();
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             vec![Box::new(near) as Box<dyn Backend>],
             groups(near_sigs),
             Routing::Table(Router::new(&cfg.routes), Box::new(ScriptHost::new(&cfg.ivr))),
             data_dir.clone(),
             prompts_dir.clone(),
         );
+        engine.set_advisor(plugin_chain(cfg));
         let far = has_sim.then(|| {
             let engine = Engine::new(
                 vec![Box::new(far) as Box<dyn Backend>],

@@ -6,6 +6,7 @@
 //! - [`dsp`]: sans-IO DSP (G.711, DTMF, tones and zones, levels).
 //! - [`core`]: the call core: channels, calls, applications, media tick, recording.
 //! - [`ivr`]: Lua IVR scripts (sandboxed, one coroutine per call) and `say` phrases.
+//! - [`plugin`]: routing plugins (C ABI), each in a `trunkd plugin-host` process.
 //! - [`config`], [`gateway`], [`daemon`], [`demo`]: assembling and running it.
 
 #![deny(unsafe_code)]
@@ -19,5 +20,6 @@ pub mod dsp;
 pub mod gateway;
 pub mod ivr;
 pub mod pii;
+pub mod plugin;
 pub mod signalling;
 pub mod time;

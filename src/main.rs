@@ -49,6 +49,14 @@ enum Cmd {
         #[command(subcommand)]
         what: IvrCmd,
     },
+    /// Routing plugin tools.
+    Plugin {
+        #[command(subcommand)]
+        what: PluginCmd,
+    },
+    /// (internal) The process one routing plugin runs in; spoken to over stdin/stdout.
+    #[command(hide = true)]
+    PluginHost,
     /// Talk to a running daemon.
     Ctl {
         /// The daemon's control socket.
@@ -101,6 +109,31 @@ enum IvrCmd {
 }
 
 #[derive(Subcommand)]
+enum PluginCmd {
+    /// Load a plugin outside the daemon (in its own host process, as the daemon does),
+    /// print its name, version and ABI, and route sample calls through it.
+    Check {
+        /// The plugin's shared library.
+        file: PathBuf,
+        /// A setting for the plugin's init(), `key=value` (repeatable).
+        #[arg(long = "setting", short = 's')]
+        settings: Vec<String>,
+        /// Sample called numbers (repeatable; default: a few typical ones).
+        #[arg(long = "called")]
+        called: Vec<String>,
+        /// The caller of the sample calls.
+        #[arg(long, default_value = "13800138000")]
+        caller: String,
+        /// The CRM classification of the caller (normal, vip, svip, blacklist).
+        #[arg(long, default_value = "")]
+        classification: String,
+        /// Per-call deadline in ms.
+        #[arg(long, default_value_t = 200)]
+        timeout_ms: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum CtlCmd {
     /// Version, uptime, calls.
     Status,
@@ -110,6 +143,8 @@ enum CtlCmd {
     Channels,
     /// Calls in progress.
     Calls,
+    /// Routing plugins: state, decisions, failures.
+    Plugins,
     /// Re-read the config: routes and prompts for new calls.
     Reload,
     /// Clear a call.
@@ -152,6 +187,10 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
+        Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),
+        Cmd::Plugin { what: PluginCmd::Check { file, settings, called, caller, classification, timeout_ms } } => {
+            plugin_check(file, settings, called, caller, classification, timeout_ms)
+        }
         Cmd::Ivr {
             what: IvrCmd::Test { script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds },
         } => ivr_test(script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds),
@@ -189,6 +228,82 @@ fn main() -> ExitCode {
     }
 }
 
+fn plugin_check(
+    file: PathBuf,
+    settings: Vec<String>,
+    called: Vec<String>,
+    caller: String,
+    classification: String,
+    timeout_ms: u64,
+) -> ExitCode {
+    use trunkd::core::router::RouteQuery;
+    use trunkd::plugin::{check_path, HostProc, PluginConfig};
+    if let Err(e) = check_path(&file) {
+        eprintln!("refused: {e}");
+        return ExitCode::from(EX_USAGE);
+    }
+    let mut table = std::collections::BTreeMap::new();
+    for kv in &settings {
+        let Some((k, v)) = kv.split_once('=') else {
+            eprintln!("--setting {kv}: expected key=value");
+            return ExitCode::from(EX_USAGE);
+        };
+        table.insert(k.to_string(), toml::Value::String(v.to_string()));
+    }
+    let cfg = PluginConfig { name: "check".into(), path: file.clone(), settings: table };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("trunkd"));
+    let mut host = match HostProc::spawn(&exe, &cfg, Duration::from_secs(5)) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let id = host.identity.clone();
+    println!("{}: plugin `{}` version {} (ABI v{})", file.display(), id.name, id.version, id.abi);
+    let called = if called.is_empty() {
+        ["8001", "95551234", "4008001234", "01088886666", "110"].map(String::from).to_vec()
+    } else {
+        called
+    };
+    let (unix_ms, offset) = trunkd::plugin::wall_clock();
+    let mut ok = true;
+    for (i, number) in called.iter().enumerate() {
+        let q = RouteQuery {
+            classification: classification.clone(),
+            ..RouteQuery::inbound(i as u64 + 1, &format!("pri-1/{}", i + 1), number, &caller)
+        };
+        #[allow(clippy::disallowed_methods)] // a CLI tool timing a plugin
+        let t = std::time::Instant::now();
+        let r = host.route(&q, unix_ms, offset, Duration::from_millis(timeout_ms));
+        let us = t.elapsed().as_micros();
+        match r {
+            Ok(advice) => {
+                println!("  called {number:<14} -> {}  ({us} µs)", serde_json::to_string(&advice).unwrap_or_default())
+            }
+            Err(e) => {
+                ok = false;
+                println!("  called {number:<14} -> FAILED: {e}");
+                if matches!(e, trunkd::plugin::HostError::Died(_) | trunkd::plugin::HostError::Timeout(_)) {
+                    match HostProc::spawn(&exe, &cfg, Duration::from_secs(5)) {
+                        Ok(h) => host = h,
+                        Err(e) => {
+                            println!("  cannot restart it: {e}");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    host.retire(Duration::from_secs(2));
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn run(cfg: Config, config_path: Option<PathBuf>, live: bool, duration: Option<u64>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -214,6 +329,7 @@ fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {
         CtlCmd::Spans => Request::Spans,
         CtlCmd::Channels => Request::Channels,
         CtlCmd::Calls => Request::Calls,
+        CtlCmd::Plugins => Request::Plugins,
         CtlCmd::Reload => Request::Reload,
         CtlCmd::Hangup { call, cause } => Request::Hangup { call, cause },
         CtlCmd::Originate { group, number } => Request::Originate { group, number },

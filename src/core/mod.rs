@@ -28,7 +28,7 @@ use event::{CoreEvent, Direction, EventKind};
 use media::prompt::PromptCache;
 use media::recorder::{RecordMode, RecorderPool};
 use player::{Player, Source};
-use router::Router;
+use router::{Advice, RouteAdvisor, RouteQuery, Router};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -171,6 +171,10 @@ pub struct Engine {
     calls: BTreeMap<u64, Call>,
     next_id: u64,
     routing: Routing,
+    /// The routing plugin chain, when configured; calls wait for it in `route_wait`.
+    advisor: Option<Box<dyn RouteAdvisor>>,
+    /// Offered calls waiting for the advisor, with the time they stop waiting.
+    route_wait: BTreeMap<u64, Instant>,
     recorder: Option<RecorderPool>,
     recordings: BTreeMap<u64, (Option<u64>, String, PathBuf)>,
     prompts: PromptCache,
@@ -238,6 +242,8 @@ impl Engine {
             calls: BTreeMap::new(),
             next_id: 1,
             routing,
+            advisor: None,
+            route_wait: BTreeMap::new(),
             recorder: RecorderPool::new().map_err(|e| tracing::error!("recorder thread: {e}")).ok(),
             recordings: BTreeMap::new(),
             prompts: PromptCache::default(),
@@ -289,11 +295,53 @@ impl Engine {
         self.routing = routing;
     }
 
+    /// Installs (or removes) the routing advisor, the plugin chain. Calls still waiting on
+    /// the old one are routed by the table when their wait runs out.
+    pub fn set_advisor(&mut self, advisor: Option<Box<dyn RouteAdvisor>>) {
+        self.advisor = advisor;
+    }
+
+    /// The advisor's state (routing plugins), for `trunkd ctl plugins`.
+    pub fn advisor_status(&self) -> serde_json::Value {
+        self.advisor.as_ref().map(|a| a.status()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Answers from the advisor, and calls whose wait ran out: both get routed now.
+    fn poll_advice(&mut self) {
+        let mut answers = Vec::new();
+        if let Some(a) = &mut self.advisor {
+            while let Some(x) = a.poll() {
+                answers.push(x);
+            }
+        }
+        for (id, advice) in answers {
+            if self.route_wait.remove(&id).is_some() {
+                self.route_call(id, Some(advice));
+            }
+        }
+        let now = self.now;
+        let late: Vec<u64> = self.route_wait.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        for id in late {
+            self.route_wait.remove(&id);
+            tracing::warn!(call = id, "routing plugins gave no answer in time: static routes decide");
+            self.route_call(id, None);
+        }
+    }
+
     fn emit(&mut self, call: Option<u64>, device: String, kind: EventKind) {
         self.events.push_back(CoreEvent { at: self.now, call, device, kind });
     }
 
     fn emit_call(&mut self, id: u64, kind: EventKind) {
+        if let Some(a) = &mut self.advisor {
+            match &kind {
+                EventKind::Answered => a.notify(id, "answered", 0, 0),
+                EventKind::Ended { cause, talk, .. } => {
+                    a.notify(id, "ended", cause.code(), talk.map(|t| t.as_millis() as u64).unwrap_or(0))
+                }
+                _ => {}
+            }
+        }
         let device = self.calls.get(&id).map(|c| c.info.device.clone()).unwrap_or_default();
         self.emit(Some(id), device, kind);
     }
@@ -325,7 +373,8 @@ impl Engine {
         }
         self.digits = digits;
         self.digits.clear();
-        // 4. Operation deadlines and applications.
+        // 4. Routing answers, operation deadlines and applications.
+        self.poll_advice();
         self.run_timers();
         self.run_apps();
         // 5. Transmit audio (playback, tones, bridges) and record.
@@ -512,15 +561,62 @@ impl Engine {
             self.local_hangup(id, Cause::SwitchingEquipmentCongestion);
             return;
         }
-        let group = self.groups[g].name.clone();
-        let info = self.calls.get(&id).map(|c| c.info.clone()).unwrap_or_default();
-        let (app, route): (Result<Box<dyn Application>, Cause>, String) = match &mut self.routing {
-            Routing::App(make) => {
+        if let Some(a) = &mut self.advisor {
+            let c = &self.calls[&id];
+            let chan = self.groups[g].chans[ci].number;
+            a.ask(RouteQuery {
+                call_id: id,
+                group: self.groups[g].name.clone(),
+                device: c.info.device.clone(),
+                channel: chan,
+                inbound: true,
+                caller: c.info.caller.number.reveal().clone(),
+                caller_name: c.info.caller.name.as_ref().map(|n| n.reveal().clone()).unwrap_or_default(),
+                caller_presentation: c.info.caller.presentation,
+                called: c.info.called.clone(),
+                redirecting: String::new(),
+                classification: c.info.vars.get("classification").cloned().unwrap_or_default(),
+                vars: c.info.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            });
+            let wait = self.now + a.budget();
+            self.route_wait.insert(id, wait);
+            return;
+        }
+        self.route_call(id, None);
+    }
+
+    /// Routes an offered call: by the advisor's answer when it has one, else the table.
+    fn route_call(&mut self, id: u64, advice: Option<Advice>) {
+        let Some(c) = self.calls.get(&id) else { return };
+        let group = self.groups[c.group].name.clone();
+        let info = c.info.clone();
+        let called = info.called.clone();
+        let (app, route): (Result<Box<dyn Application>, Cause>, String) = match (&mut self.routing, advice) {
+            (_, Some(Advice::Reject { cause })) => {
+                (Err(Cause::from_code(cause.clamp(1, 127))), format!("plugin: reject {}", Cause::from_code(cause)))
+            }
+            (_, Some(Advice::Dial { group, number })) => {
+                let number = if number.is_empty() { called.clone() } else { number };
+                let what = format!("plugin: dial {group}");
+                let target = DialTarget { group, number, timeout: Duration::from_secs(30) };
+                (Ok(Box::new(apps::BridgeApp::new(target))), what)
+            }
+            (_, Some(Advice::Queue { name })) => {
+                let what = format!("plugin: queue {name}");
+                let target = DialTarget { group: name, number: String::new(), timeout: Duration::from_secs(60) };
+                (Ok(Box::new(apps::BridgeApp::new(target))), what)
+            }
+            (Routing::Table(_, maker), Some(Advice::Script { name, args })) => {
+                let what = format!("plugin: script {name}");
+                let r = crate::config::RouteConfig::script(&name, args);
+                (Ok(maker.make(&r, &info)), what)
+            }
+            (Routing::App(make), _) => {
                 let app = make();
                 let name = app.name().to_string();
                 (Ok(app), name)
             }
-            Routing::Table(router, maker) => match router.route(&group, &called) {
+            (Routing::Table(router, maker), _) => match router.route(&group, &called) {
                 None => (Err(Cause::NoRouteDestination), "no route".into()),
                 Some((i, r)) => {
                     if let Some(c) = &r.reject {

@@ -184,3 +184,76 @@ mod tests {
         assert!(!glob_match(&pat, &"a".repeat(3000)));
     }
 }
+
+/// What a routing advisor (the plugin chain) says about an offered call.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Advice {
+    /// Ask the next advisor, then the static routes.
+    NoOpinion,
+    /// Run a Lua script (relative to `ivr.scripts_dir`) with arguments.
+    Script { name: String, args: Vec<String> },
+    /// Dial out on a span/line group (empty number: the called number) and bridge.
+    Dial { group: String, number: String },
+    /// Ring the agents of a queue (a line group of agent phones).
+    Queue { name: String },
+    /// Clear the call with a Q.850 cause.
+    Reject { cause: u8 },
+}
+
+/// An offered call as an advisor sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RouteQuery {
+    pub call_id: u64,
+    pub group: String,
+    pub device: String,
+    pub channel: u16,
+    pub inbound: bool,
+    /// Personal data: revealed to advisors (they route on it), never logged by the core.
+    pub caller: String,
+    pub caller_name: String,
+    pub caller_presentation: crate::signalling::Presentation,
+    pub called: String,
+    pub redirecting: String,
+    /// The CRM's classification of the caller when known ("vip", "blacklist", …).
+    pub classification: String,
+    pub vars: Vec<(String, String)>,
+}
+
+impl RouteQuery {
+    /// An inbound call with just the essentials (the rest empty): for tools and tests.
+    pub fn inbound(call_id: u64, device: &str, called: &str, caller: &str) -> RouteQuery {
+        let (group, chan) = device.split_once('/').unwrap_or((device, "0"));
+        RouteQuery {
+            call_id,
+            group: group.to_string(),
+            device: device.to_string(),
+            channel: chan.parse().unwrap_or(0),
+            inbound: true,
+            caller: caller.to_string(),
+            caller_name: String::new(),
+            caller_presentation: crate::signalling::Presentation::Allowed,
+            called: called.to_string(),
+            redirecting: String::new(),
+            classification: String::new(),
+            vars: Vec::new(),
+        }
+    }
+}
+
+/// Something outside the core that decides where calls go, asynchronously: the core asks
+/// at the offer, keeps the call waiting (it is already proceeding on the wire) until the
+/// answer or `budget()` runs out, then routes by the answer or by the static table.
+pub trait RouteAdvisor: Send {
+    fn ask(&mut self, query: RouteQuery);
+    /// Answers that have arrived, by call id.
+    fn poll(&mut self) -> Option<(u64, Advice)>;
+    /// How long one call may wait for an answer.
+    fn budget(&self) -> std::time::Duration;
+    /// Call lifecycle news for advisors that keep statistics (fire and forget).
+    fn notify(&mut self, _call_id: u64, _kind: &str, _cause: u8, _talk_ms: u64) {}
+    /// State and counters for `trunkd ctl plugins`.
+    fn status(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}

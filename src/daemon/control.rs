@@ -16,6 +16,8 @@ pub enum Request {
     Spans,
     Channels,
     Calls,
+    /// Routing plugins: state and counters.
+    Plugins,
     /// Re-read the config file: routes and prompts for new calls.
     Reload,
     Hangup {
@@ -187,6 +189,32 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
             }
             if rows.is_empty() {
                 out.push_str("(no calls)\n");
+            }
+        }
+        Request::Plugins => {
+            let _ = writeln!(
+                out,
+                "{:<12} {:<10} {:<14} {:>9} {:>9} {:>6} {:>8} {:>7} {:>6}  LAST ERROR",
+                "PLUGIN", "VERSION", "STATE", "DECISIONS", "NO-OPIN", "ERRORS", "TIMEOUTS", "CRASHES", "STARTS"
+            );
+            for r in &rows {
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:<10} {:<14} {:>9} {:>9} {:>6} {:>8} {:>7} {:>6}  {}",
+                    s(r, "name"),
+                    s(r, "version"),
+                    s(r, "state"),
+                    s(r, "decisions"),
+                    s(r, "no_opinion"),
+                    s(r, "errors"),
+                    s(r, "timeouts"),
+                    s(r, "crashes"),
+                    s(r, "starts"),
+                    s(r, "last_error")
+                );
+            }
+            if rows.is_empty() {
+                out.push_str("(no routing plugins)\n");
             }
         }
         _ => match data {

@@ -190,12 +190,15 @@ fn reload(gw: &mut Gateway, cfg: &mut Config, path: Option<&PathBuf>) -> Respons
         Some(p) => match Config::load(p) {
             Ok(new) => {
                 gw.engine.set_routing(Routing::Table(Router::new(&new.routes), Box::new(ScriptHost::new(&new.ivr))));
+                // New plugin hosts for new calls; the old chain's hosts finish what they
+                // are doing and exit (its thread retires them when dropped here).
+                gw.engine.set_advisor(crate::gateway::plugin_chain(&new));
                 gw.engine.reload_prompts();
                 let changed_hw = new.spans.len() != cfg.spans.len() || new.lines.len() != cfg.lines.len();
                 *cfg = new;
-                tracing::info!("configuration reloaded: routes and prompts apply to new calls");
+                tracing::info!("configuration reloaded: routes, plugins and prompts apply to new calls");
                 let note = if changed_hw { "; span/line changes need a restart" } else { "" };
-                Response::ok(serde_json::json!(format!("reloaded routes and prompts{note}")))
+                Response::ok(serde_json::json!(format!("reloaded routes, plugins and prompts{note}")))
             }
             Err(e) => {
                 tracing::error!("reload refused, keeping the running configuration:\n{e}");
@@ -219,6 +222,7 @@ fn answer(gw: &mut Gateway, req: Request) -> Response {
         Request::Spans => Response::ok(to_json(e.spans_status())),
         Request::Channels => Response::ok(to_json(e.channels_status())),
         Request::Calls => Response::ok(to_json(e.calls_status())),
+        Request::Plugins => Response::ok(e.advisor_status()),
         Request::Hangup { call, cause } => {
             let cause = match cause.as_deref().map(Cause::from_name) {
                 None => Cause::NormalClearing,
