@@ -43,6 +43,34 @@ fn install(src: &Dir<'_>, dir: &Path, ext: &str) -> std::io::Result<usize> {
 
 /// The demo configuration with everything under `data_dir` (control socket, prompts,
 /// scripts, recordings), with the embedded prompts and scripts installed there, validated.
+/// The C example routing plugin (plugins/examples/c_router), built by build.rs; empty when
+/// the build machine had no C compiler.
+const DEMO_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libdemo_router.so"));
+
+/// Installs the demo's routing plugin under the data directory: calls dialled with a
+/// leading 7 go out on the E&M span without it (the plugin decides; no static route does).
+fn install_plugin(data_dir: &Path) -> std::io::Result<Option<crate::plugin::PluginConfig>> {
+    use std::os::unix::fs::PermissionsExt;
+    if DEMO_PLUGIN.is_empty() {
+        return Ok(None);
+    }
+    let dir = data_dir.join("plugins");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    let path = dir.join("libdemo_router.so");
+    if std::fs::read(&path).ok().as_deref() != Some(DEMO_PLUGIN) {
+        let tmp = dir.join(".libdemo_router.so.tmp");
+        std::fs::write(&tmp, DEMO_PLUGIN)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    let settings = [("prefix", "7"), ("group", "e1-1")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
+        .collect();
+    Ok(Some(crate::plugin::PluginConfig { name: "demo-router".into(), path, settings }))
+}
+
 pub fn config(data_dir: &Path) -> Result<Config, String> {
     // Parsed without validation first: the scripts it names exist only once installed.
     let mut cfg: Config =
@@ -54,6 +82,9 @@ pub fn config(data_dir: &Path) -> Result<Config, String> {
     install_prompts(&cfg.general.prompts_dir())
         .and_then(|_| install_scripts(&cfg.ivr.scripts_dir))
         .map_err(|e| format!("cannot write prompts and scripts under {}: {e}", data_dir.display()))?;
+    if let Some(p) = install_plugin(data_dir).map_err(|e| format!("cannot install the demo plugin: {e}"))? {
+        cfg.plugins.push(p);
+    }
     let errors = cfg.validate();
     if !errors.is_empty() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

@@ -70,12 +70,22 @@ pub fn plugin_chain(cfg: &Config) -> Option<Box<dyn crate::core::router::RouteAd
     Some(Box::new(chain))
 }
 
-/// The program that hosts plugins: this trunkd binary, or `$TRUNKD_PLUGIN_HOST` (tests
-/// that build a gateway inside a test binary point it at the real `trunkd`).
+/// The program that hosts plugins: `$TRUNKD_PLUGIN_HOST`, else this binary when it is
+/// trunkd, else the `trunkd` built next to it (a test binary in target/*/deps builds a
+/// gateway too, and must never be re-run as a plugin host).
 pub fn plugin_host_exe() -> PathBuf {
-    std::env::var_os("TRUNKD_PLUGIN_HOST")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_exe().ok())
+    if let Some(p) = std::env::var_os("TRUNKD_PLUGIN_HOST") {
+        return PathBuf::from(p);
+    }
+    let Ok(me) = std::env::current_exe() else { return PathBuf::from("trunkd") };
+    if me.file_name().is_some_and(|n| n == "trunkd") {
+        return me;
+    }
+    me.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("trunkd"))
+        .find(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("trunkd"))
 }
 

@@ -204,8 +204,17 @@ fn main() -> ExitCode {
                 }
             };
             let abs = std::fs::canonicalize(&data_dir).unwrap_or(data_dir.clone());
-            println!("trunkd demo: simulated E1 span `e1-1` (E&M), FXO lines `pstn`, FXS phones `phones`");
+            println!(
+                "trunkd demo: simulated ISDN PRI `pri-1` (user side, China profile), E1 span `e1-1` (E&M), \
+                 FXO lines `pstn`, FXS phones `phones`"
+            );
             println!("IVR: the built-in demo app, and Lua scripts from {}", cfg.ivr.scripts_dir.display());
+            match cfg.plugins.first() {
+                Some(p) => {
+                    println!("routing plugin: {} ({}): phones dialling 7… go out on e1-1", p.name, p.path.display())
+                }
+                None => println!("routing plugin: none (this build had no C compiler)"),
+            }
             println!("data directory: {}", abs.display());
             println!(
                 "  recordings: {}/recordings   control: trunkd ctl -s {}/trunkd.ctl calls",

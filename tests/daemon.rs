@@ -65,6 +65,10 @@ fn demo_serves_ctl_and_drains_on_sigint() {
     let (ok, err) = ctl(&sock, &["hangup", "99999"]);
     assert!(!ok && err.contains("no call 99999"), "{err}");
 
+    // A recording is being written (the IVR answered) before we interrupt.
+    let calls_dir = dir.path().join("recordings/calls");
+    wait_for("a recording in progress", || std::fs::read_dir(&calls_dir).is_ok_and(|mut d| d.next().is_some()));
+
     // Ctrl-C: calls are cleared with a cause, recordings closed, the socket removed.
     signal(&child, "INT");
     let t = Instant::now();
@@ -80,7 +84,6 @@ fn demo_serves_ctl_and_drains_on_sigint() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
     assert!(out.contains("cleared: NORMAL_TEMPORARY_FAILURE (41)"), "{out}");
     assert!(!sock.exists(), "socket removed");
-    let calls_dir = dir.path().join("recordings/calls");
     let mut n = 0;
     for e in std::fs::read_dir(&calls_dir).unwrap() {
         let p = e.unwrap().path();
