@@ -216,6 +216,7 @@ fn a_hanging_plugin_is_killed_and_the_call_falls_through_in_its_budget() {
 fn calls_on_the_gateway_follow_the_plugin_and_fall_back_to_the_static_routes() {
     std::env::set_var("TRUNKD_PLUGIN_HOST", host_exe());
     let so = build_c("plugins/examples/c_router/router.c");
+    let lcr = build_rust("plugins/examples/prefix_router", "prefix_router");
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"
@@ -241,6 +242,12 @@ app = "demo"
 reject = "UNALLOCATED_NUMBER"
 
 [[plugin]]
+name = "lcr"
+path = {lcr:?}
+[plugin.settings]
+rules = "1900=reject:21"
+
+[[plugin]]
 name = "c"
 path = {so:?}
 [plugin.settings]
@@ -256,13 +263,21 @@ steps = ["wait 3000", "hangup"]
 
 [[sim.caller]]
 via = "pri-1"
+at_ms = 1200
+called = "19001234"
+caller = "13800138002"
+steps = ["wait 3000", "hangup"]
+
+[[sim.caller]]
+via = "pri-1"
 at_ms = 1500
 called = "8001"
 caller = "13800138001"
 steps = ["wait 3000", "hangup"]
 "#,
         dir = dir.path(),
-        so = so
+        so = so,
+        lcr = lcr
     );
     let cfg = Config::parse(&text, "").unwrap_or_else(|e| panic!("{e}"));
     trunkd::demo::install_prompts(&cfg.general.prompts_dir()).unwrap();
@@ -287,6 +302,10 @@ steps = ["wait 3000", "hangup"]
         .collect();
     assert!(routed.iter().any(|r| r == "plugin: dial e1-1"), "{routed:?}");
     assert!(routed.iter().any(|r| r.starts_with("route[0] app demo")), "no opinion → static routes: {routed:?}");
+    // The Rust plugin, first in the chain, refused the premium-rate number with cause 21.
+    assert!(routed.iter().any(|r| r == "plugin: reject CALL_REJECTED (21)"), "{routed:?}");
+    assert!(far.iter().any(|e| e.device.starts_with("pri-1/")
+        && matches!(e.kind, EventKind::Ended { cause: trunkd::signalling::Cause::CallRejected, .. })));
     // The plugin's number, without its prefix, arrived on the E&M trunk.
     assert!(far.iter().any(|e| e.device.starts_with("e1-1/")
         && matches!(&e.kind, EventKind::Offered { called, .. } if called == "5551234")));

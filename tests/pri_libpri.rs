@@ -171,7 +171,12 @@ fn d_channel_comes_up_with_libpri_on_either_side() {
 fn our_call_to_libpri_with_caller_presentation_answer_and_our_clearing() {
     for side in [Side::Te, Side::Nt] {
         let mut l = Link::new(side);
-        let calling = Party { number: "13800138000".into(), name: None, presentation: Presentation::Restricted };
+        let calling = Party {
+            number: "13800138000".into(),
+            name: None,
+            presentation: Presentation::Restricted,
+            redirecting: None,
+        };
         l.command(1, CallCommand::Originate { called: "88001234".into(), calling });
         let Some(Event::Ring { call, channel, called, calling, calling_pres, exclusive, complete, .. }) =
             ring(&l.take_pri())

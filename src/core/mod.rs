@@ -574,7 +574,7 @@ impl Engine {
                 caller_name: c.info.caller.name.as_ref().map(|n| n.reveal().clone()).unwrap_or_default(),
                 caller_presentation: c.info.caller.presentation,
                 called: c.info.called.clone(),
-                redirecting: String::new(),
+                redirecting: c.info.caller.redirecting.as_ref().map(|r| r.reveal().clone()).unwrap_or_default(),
                 classification: c.info.vars.get("classification").cloned().unwrap_or_default(),
                 vars: c.info.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             });

@@ -39,6 +39,8 @@ pub struct Party {
     /// Display name, when the signalling carries one.
     pub name: Option<Pii<String>>,
     pub presentation: Presentation,
+    /// The number the call was diverted from (Q.931 Redirecting number), when known.
+    pub redirecting: Option<Pii<String>>,
 }
 
 impl Party {

@@ -765,6 +765,11 @@ impl Layer3 {
         } else {
             p.presentation = Presentation::Unavailable;
         }
+        if let Some(r) = msg.redirecting() {
+            if !r.number.digits.is_empty() {
+                p.redirecting = Some(r.number.digits.clone().into());
+            }
+        }
         if self.profile.display.receive_name {
             if let Some(d) = msg.display() {
                 let name = decode_display(d, self.profile.display.charset);

@@ -636,7 +636,12 @@ fn caller_presentation_and_national_numbers_follow_the_profile() {
     let mut r = Rig::with(profile("china"), profile("china"));
     let cmd = CallCommand::Originate {
         called: "95555".into(),
-        calling: Party { number: "1088886666".into(), name: None, presentation: Presentation::Restricted },
+        calling: Party {
+            number: "1088886666".into(),
+            name: None,
+            presentation: Presentation::Restricted,
+            redirecting: None,
+        },
     };
     r.command(Side::Te, 1, cmd);
     let (_, _, calling) = incoming(&r.events(Side::Nt)).unwrap();
@@ -668,4 +673,23 @@ fn decode_of_what_we_send_round_trips() {
     let d = decode(&m.encode()).unwrap();
     assert_eq!(d.msg, m);
     assert!(d.problems.is_empty());
+}
+
+#[test]
+fn a_diverted_call_carries_its_redirecting_number_to_the_core() {
+    use super::ie::RedirectingNumber;
+    let mut r = Rig::new();
+    let setup = Message::new(CallRef { value: 4, flag: false }, MessageType::Setup)
+        .with(Ie::BearerCapability(BearerCapability::speech(UserInfoLayer1::Alaw)))
+        .with(Ie::ChannelId(ChannelId::b_channel(2, true)))
+        .with(Ie::CalledPartyNumber(PartyNumber { digits: "8001".into(), ..PartyNumber::default() }))
+        .with(Ie::RedirectingNumber(RedirectingNumber {
+            number: PartyNumber { digits: "4008001234".into(), ..PartyNumber::default() },
+            reason: None,
+        }))
+        .with(Ie::SendingComplete)
+        .encode();
+    r.inject(Side::Nt, &setup);
+    let (_, _, calling) = incoming(&r.events(Side::Te)).unwrap();
+    assert_eq!(calling.redirecting.map(|n| n.reveal().clone()).as_deref(), Some("4008001234"));
 }
