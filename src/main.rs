@@ -149,6 +149,8 @@ enum CtlCmd {
     Reload,
     /// Clear a call.
     Hangup { call: u64, cause: Option<String> },
+    /// Reset a channel in its signalling: a PRI B-channel gets a RESTART (`pri-1/5`).
+    Restart { device: String },
     /// Place a call on a span or line group into the demo IVR.
     Originate { group: String, number: String },
     /// Graceful shutdown.
@@ -339,6 +341,7 @@ fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {
         CtlCmd::Channels => Request::Channels,
         CtlCmd::Calls => Request::Calls,
         CtlCmd::Plugins => Request::Plugins,
+        CtlCmd::Restart { device } => Request::Restart { device },
         CtlCmd::Reload => Request::Reload,
         CtlCmd::Hangup { call, cause } => Request::Hangup { call, cause },
         CtlCmd::Originate { group, number } => Request::Originate { group, number },

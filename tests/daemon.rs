@@ -53,6 +53,14 @@ fn demo_serves_ctl_and_drains_on_sigint() {
     wait_for("PRI D-channel up", || ctl(&sock, &["spans"]).1.contains("pri te china: D-channel up"));
     let (_, chans) = ctl(&sock, &["channels"]);
     assert!(chans.contains("pri-1/16") && chans.contains("pri-1/1 "), "{chans}");
+    // A sysadmin resets a B-channel; the simulated carrier acknowledges and it is idle again.
+    let (ok, msg) = ctl(&sock, &["restart", "pri-1/30"]);
+    assert!(ok && msg.contains("RESTART sent"), "{msg}");
+    wait_for("channel restarted", || {
+        ctl(&sock, &["channels"]).1.lines().any(|l| l.starts_with("pri-1/30 ") && l.contains("idle"))
+    });
+    let (ok, msg) = ctl(&sock, &["restart", "e1-1/1"]);
+    assert!(!ok && msg.contains("no channel restart"), "{msg}");
     let (ok, chans) = ctl(&sock, &["channels"]);
     assert!(ok && chans.contains("e1-1/31") && chans.contains("phones/1"), "{chans}");
     assert!(!chans.contains("e1-1/16 "), "TS16 carries signalling, not a channel: {chans}");

@@ -718,6 +718,23 @@ impl Engine {
         }
     }
 
+    /// Resets one channel (`group/number`) in its signalling (a PRI RESTART): for a
+    /// sysadmin unsticking a channel the far end holds. Its call, if any, is cleared.
+    pub fn restart_channel(&mut self, device: &str) -> Result<String, String> {
+        let (group, num) = device.split_once('/').ok_or_else(|| format!("`{device}`: expected GROUP/CHANNEL"))?;
+        let g = self.groups.iter().position(|x| x.name == group).ok_or_else(|| format!("no group `{group}`"))?;
+        let chan: u16 = num.parse().map_err(|_| format!("`{num}` is not a channel number"))?;
+        if !self.groups[g].chans.iter().any(|c| c.number == chan && c.audio) {
+            return Err(format!("{group} has no bearer channel {chan}"));
+        }
+        let now = self.now;
+        if !self.groups[g].sig.restart_channel(now, chan) {
+            return Err(format!("{group}: its signalling has no channel restart"));
+        }
+        self.drain_sig(g);
+        Ok(format!("{device}: RESTART sent"))
+    }
+
     /// Stops accepting calls and clears every call with `cause`.
     pub fn begin_shutdown(&mut self, cause: Cause) {
         self.accepting = false;

@@ -28,6 +28,10 @@ pub enum Request {
         group: String,
         number: String,
     },
+    /// Reset one channel in its signalling (PRI: RESTART).
+    Restart {
+        device: String,
+    },
     /// Graceful shutdown, as SIGTERM.
     Shutdown,
 }

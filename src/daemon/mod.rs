@@ -223,6 +223,10 @@ fn answer(gw: &mut Gateway, req: Request) -> Response {
         Request::Channels => Response::ok(to_json(e.channels_status())),
         Request::Calls => Response::ok(to_json(e.calls_status())),
         Request::Plugins => Response::ok(e.advisor_status()),
+        Request::Restart { device } => match e.restart_channel(&device) {
+            Ok(msg) => Response::ok(serde_json::json!(msg)),
+            Err(msg) => Response::err(&msg),
+        },
         Request::Hangup { call, cause } => {
             let cause = match cause.as_deref().map(Cause::from_name) {
                 None => Cause::NormalClearing,

@@ -142,6 +142,12 @@ pub trait SignallingCore: Send {
         let _ = chan;
         false
     }
+    /// An operator's request to reset one channel in the signalling (Q.931 RESTART): its
+    /// call, if any, is cleared at both ends. False when the stack has no such procedure.
+    fn restart_channel(&mut self, now: Instant, chan: u16) -> bool {
+        let _ = (now, chan);
+        false
+    }
     /// A one-line state of the span's signalling link, for stacks that have one (the PRI
     /// D-channel), shown by `trunkd ctl spans`.
     fn link_status(&self) -> Option<String> {

@@ -224,6 +224,12 @@ impl SignallingCore for PriSpan {
         u8::try_from(chan).is_ok_and(|ch| self.l3.is_blocked(ch))
     }
 
+    fn restart_channel(&mut self, now: Instant, chan: u16) -> bool {
+        let ok = u8::try_from(chan).is_ok_and(|ch| self.l3.restart_channel(now, ch));
+        self.pump(now);
+        ok
+    }
+
     fn link_status(&self) -> Option<String> {
         Some(format!("pri {} {}: D-channel {}", self.side, self.profile_name, self.q921.state().name()))
     }
