@@ -811,6 +811,9 @@ impl Layer3 {
                 self.counters.errors_reported += 1;
                 return self.send_status(cref, state, Cause::MessageTypeNonexistent, Some(&[code]));
             }
+            // A SETUP again for a call we already have (its T303 retransmission crossed
+            // our answer): ignored, our answer stands (§5.8.3.2).
+            MessageType::Setup if !ours => return,
             _ => {}
         }
         if let Some((cause, id)) = self.mandatory_problem(&msg, problems) {

@@ -693,3 +693,17 @@ fn a_diverted_call_carries_its_redirecting_number_to_the_core() {
     let (_, _, calling) = incoming(&r.events(Side::Te)).unwrap();
     assert_eq!(calling.redirecting.map(|n| n.reveal().clone()).as_deref(), Some("4008001234"));
 }
+
+#[test]
+fn a_repeated_setup_for_a_known_call_is_ignored() {
+    let mut r = Rig::new();
+    let setup = Message::new(CallRef { value: 9, flag: false }, MessageType::Setup)
+        .with(Ie::BearerCapability(BearerCapability::speech(UserInfoLayer1::Alaw)))
+        .with(Ie::ChannelId(ChannelId::b_channel(3, true)))
+        .with(Ie::CalledPartyNumber(PartyNumber { digits: "8001".into(), ..PartyNumber::default() }))
+        .with(Ie::SendingComplete)
+        .encode();
+    assert_eq!(r.inject(Side::Nt, &setup)[0].kind, MessageType::CallProceeding);
+    assert!(r.inject(Side::Nt, &setup).is_empty(), "no second answer, no STATUS");
+    assert_eq!(r.events(Side::Te).iter().filter(|(_, e)| matches!(e, CallEvent::Incoming { .. })).count(), 1);
+}
