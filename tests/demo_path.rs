@@ -312,7 +312,7 @@ fn isdn_calls_cross_the_pri_span_both_ways() {
 
 #[test]
 fn the_demo_routing_plugin_sends_7_calls_out_on_the_e1() {
-    let run = run_demo_paced(|cfg| cfg.general.plugin_timeout_ms = 5000, Duration::from_micros(300));
+    let run = run_demo_paced(|cfg| cfg.general.plugin_timeout_ms = 10_000, Duration::from_millis(1));
     assert!(run.idle, "every call cleared and every channel released");
     let seven = calls_on(&run.near, "phones/")
         .into_iter()

@@ -37,20 +37,29 @@ fn out_dir() -> &'static Path {
     })
 }
 
-/// Compiles a C plugin with the system compiler.
+/// Compiles a C plugin with the system compiler, once per test binary: tests run in
+/// parallel and a library must never be rewritten while another test's host loads it.
 fn build_c(src: &str) -> PathBuf {
-    let src = root().join(src);
-    let name = src.file_stem().unwrap().to_string_lossy().to_string();
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some((_, p)) = built.iter().find(|(s, _)| s == src) {
+        return p.clone();
+    }
+    let path = root().join(src);
+    let name = path.file_stem().unwrap().to_string_lossy().to_string();
     let out = out_dir().join(format!("lib{name}.so"));
+    let tmp = out_dir().join(format!(".lib{name}.{}.so", std::process::id()));
     let st = Command::new("cc")
         .args(["-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-Werror", "-I"])
         .arg(root().join("plugins"))
         .arg("-o")
-        .arg(&out)
-        .arg(&src)
+        .arg(&tmp)
+        .arg(&path)
         .status()
         .expect("cc");
-    assert!(st.success(), "compiling {}", src.display());
+    assert!(st.success(), "compiling {}", path.display());
+    std::fs::rename(&tmp, &out).unwrap();
+    built.push((src.to_string(), out.clone()));
     out
 }
 
@@ -84,6 +93,17 @@ fn query(id: u64, called: &str, classification: &str) -> RouteQuery {
     RouteQuery { classification: classification.into(), ..RouteQuery::inbound(id, "pri-1/1", called, "13800138000") }
 }
 
+/// Waits until every plugin host of the chain has started (they start in the background).
+fn wait_up(chain: &PluginChain) {
+    for _ in 0..1000 {
+        if chain.status().iter().all(|s| s.state == "up") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("plugin hosts did not start: {:?}", chain.status());
+}
+
 /// Asks the chain and waits (real time) for its answer.
 fn ask(chain: &mut PluginChain, q: RouteQuery) -> Advice {
     let id = q.call_id;
@@ -104,7 +124,7 @@ fn the_c_example_routes_by_prefix_and_refuses_the_blacklist() {
     let mut chain = PluginChain::start(
         host_exe(),
         vec![plugin("c", &so, &[("prefix", "9"), ("group", "e1-1")])],
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         true,
     );
     assert_eq!(
@@ -128,7 +148,7 @@ fn the_rust_example_routes_by_longest_prefix_class_and_office_hours() {
             &so,
             &[("rules", rules), ("office_hours", "00:00-23:59"), ("office_days", "1-7"), ("vip_queue", "agents")],
         )],
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         true,
     );
     // An empty number means "the called number" (the core dials 95551234 on pri-1).
@@ -156,7 +176,7 @@ fn bad_plugins_cost_only_their_opinion() {
             .collect();
     bad.push(plugin("rust_panics", &build_rust("plugins/tests/bad/rust_panics", "rust_panics"), &[]));
     bad.push(plugin("good", &good, &[("prefix", "9"), ("group", "e1-1")]));
-    let mut chain = PluginChain::start(host_exe(), bad, Duration::from_secs(3), true);
+    let mut chain = PluginChain::start(host_exe(), bad, Duration::from_secs(10), true);
     for id in 1..=3 {
         assert_eq!(
             ask(&mut chain, query(id, "95551234", "")),
@@ -197,6 +217,7 @@ fn a_hanging_plugin_is_killed_and_the_call_falls_through_in_its_budget() {
         Duration::from_millis(300),
         true,
     );
+    wait_up(&chain);
     let t = std::time::Instant::now();
     assert_eq!(ask(&mut chain, query(1, "95551234", "")), Advice::NoOpinion, "the budget went to the hung plugin");
     assert!(t.elapsed() < Duration::from_secs(2), "answered within its budget, not stuck: {:?}", t.elapsed());
@@ -222,7 +243,7 @@ fn calls_on_the_gateway_follow_the_plugin_and_fall_back_to_the_static_routes() {
         r#"
 [general]
 data_dir = {dir:?}
-plugin_timeout_ms = 5000
+plugin_timeout_ms = 10000
 
 [[span]]
 name = "pri-1"
@@ -365,14 +386,14 @@ fn after_a_reload_new_calls_use_the_new_chain() {
     let mut old = PluginChain::start(
         host_exe(),
         vec![plugin("c", &so, &[("prefix", "9"), ("group", "old")])],
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         true,
     );
     assert_eq!(ask(&mut old, query(1, "91", "")), Advice::Dial { group: "old".into(), number: "1".into() });
     let mut new = PluginChain::start(
         host_exe(),
         vec![plugin("c", &so, &[("prefix", "9"), ("group", "new")])],
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         true,
     );
     drop(old);
