@@ -37,6 +37,8 @@ pub struct Config {
     /// Routing plugins, asked in this order before the static routes.
     #[serde(default, rename = "plugin")]
     pub plugins: Vec<crate::plugin::PluginConfig>,
+    /// The CTI WebSocket for the CRM (absent: off; call records are written anyway).
+    pub cti: Option<crate::cti::CtiConfig>,
 }
 
 /// Lua IVR settings.
@@ -73,7 +75,9 @@ impl Default for IvrConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct General {
-    /// Recordings, messages and (later) the database live here.
+    /// This gateway's name in the CTI stream and call records.
+    pub name: String,
+    /// Recordings, messages, call records and the CTI journal live here.
     pub data_dir: PathBuf,
     /// Unix socket `trunkd ctl` talks to.
     pub control_socket: PathBuf,
@@ -96,6 +100,7 @@ pub struct General {
 impl Default for General {
     fn default() -> Self {
         General {
+            name: "trunkd".into(),
             data_dir: "/var/lib/trunkd".into(),
             control_socket: "/run/trunkd/trunkd.ctl".into(),
             prompts_dir: None,
@@ -214,6 +219,8 @@ pub struct RouteConfig {
     pub reject: Option<String>,
     /// Prompt language for `app` (a directory under the prompts dir: `en`, `zh`, …).
     pub lang: Option<String>,
+    /// Only for callers the CRM classified so (`vip`, `svip`, `normal`, …). Default: any.
+    pub class: Option<String>,
 }
 
 fn dial_timeout() -> u64 {
@@ -235,6 +242,7 @@ impl RouteConfig {
             timeout: dial_timeout(),
             reject: None,
             lang: None,
+            class: None,
         }
     }
 }
@@ -483,6 +491,23 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.general.plugin_timeout_ms) {
             err("general.plugin_timeout_ms".into(), "must be 1..=10000".into());
+        }
+        if let Some(c) = &self.cti {
+            for (k, m) in c.check() {
+                err(k, m);
+            }
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if let Some(c) = &r.class {
+                if !["vip", "svip", "normal", "whitelist", ""].contains(&c.to_ascii_lowercase().as_str()) {
+                    err(
+                        format!("route[{i}].class"),
+                        format!(
+                            "`{c}`: expected vip, svip, normal or whitelist (blacklisted callers never reach routes)"
+                        ),
+                    );
+                }
+            }
         }
         for (i, s) in self.spans.iter().enumerate() {
             if s.backend == BackendKind::Dahdi {

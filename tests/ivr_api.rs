@@ -64,7 +64,7 @@ fn the_native_api() {
             "played=en/digits/2.wav, en/say/oh.wav, en/digits/5.wav, en/say/pm.wav",
             "var:rec=yes",
             "recorded",
-            "var:lookup=nil|no CRM is connected to this gateway",
+            "var:lookup=nil|no caller lookup was made for this call",
             "event=api.done",
             "log~all done",
             "no-errors",

@@ -87,6 +87,21 @@ impl Application for DemoIvr {
 }
 
 /// Bridges the call to a dial target, then clears with the far leg's cause.
+/// The name of [`CtiApp`]: calls it runs take operations from the CTI.
+pub const CTI_APP: &str = "cti";
+
+/// Runs nothing by itself: a call the CTI originated, driven by CTI commands
+/// (`Engine::control`) until someone hangs up.
+pub struct CtiApp;
+
+impl Application for CtiApp {
+    fn name(&self) -> &str {
+        CTI_APP
+    }
+
+    fn on_event(&mut self, _event: AppEvent, _call: &CallInfo, _out: &mut Vec<AppCmd>) {}
+}
+
 pub struct BridgeApp {
     target: Option<DialTarget>,
 }

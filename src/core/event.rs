@@ -16,6 +16,17 @@ pub enum Direction {
     Outbound,
 }
 
+/// How a caller lookup ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LookupOutcome {
+    Answered,
+    /// No answer within the budget: the ordinary route.
+    Timeout,
+    /// Nobody to ask (no CRM connected).
+    Unavailable,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A channel left idle because of the far end (off-hook, seizure, ringing).
@@ -24,6 +35,20 @@ pub enum EventKind {
         direction: Direction,
         called: String,
         caller: Party,
+        /// For the B-leg of a bridge: its A-leg (the CTI gives both legs one call id).
+        parent: Option<u64>,
+    },
+    /// The CRM said who the caller is (or did not answer in time).
+    LookedUp {
+        /// `vip`, `svip`, `blacklist`, `whitelist`, `normal`, or empty when unknown.
+        class: String,
+        outcome: LookupOutcome,
+        /// What the CRM knows: `id`, `name`, `level`, `owner`, … (personal data).
+        customer: std::collections::BTreeMap<String, String>,
+    },
+    /// The call left its application for a new destination (CTI transfer).
+    Transferred {
+        to: String,
     },
     Routed {
         route: String,
@@ -97,7 +122,7 @@ impl fmt::Display for CoreEvent {
         write!(f, "{:<12} ", self.device)?;
         match &self.kind {
             EventKind::Seized => write!(f, "seized"),
-            EventKind::Offered { direction: Direction::Inbound, called, caller } => {
+            EventKind::Offered { direction: Direction::Inbound, called, caller, .. } => {
                 write!(f, "incoming call to {}", if called.is_empty() { "(no number)" } else { called })?;
                 if !caller.number.is_empty() {
                     write!(f, " from {}", caller.number)?;
@@ -106,6 +131,14 @@ impl fmt::Display for CoreEvent {
             }
             EventKind::Offered { direction: Direction::Outbound, called, .. } => write!(f, "dialling {called}"),
             EventKind::Routed { route } => write!(f, "routed: {route}"),
+            EventKind::LookedUp { class, outcome, .. } => match outcome {
+                LookupOutcome::Answered => {
+                    write!(f, "caller lookup: {}", if class.is_empty() { "unknown" } else { class })
+                }
+                LookupOutcome::Timeout => write!(f, "caller lookup: no answer in time"),
+                LookupOutcome::Unavailable => write!(f, "caller lookup: no CRM connected"),
+            },
+            EventKind::Transferred { to } => write!(f, "transferred to {to}"),
             EventKind::Proceeding => write!(f, "proceeding"),
             EventKind::Alerting => write!(f, "ringing"),
             EventKind::Answered => write!(f, "answered"),

@@ -24,11 +24,12 @@ use crate::dsp::zone::ToneZone;
 use crate::signalling::{CallCommand, CallEvent, Cause, Party, SigInput, SigOutput, SignallingCore};
 use crate::time::Instant;
 use app::{AppCmd, AppEvent, Application, CallInfo, CollectSpec, DialTarget, OpResult, PlayItem, RecordSpec};
+use event::LookupOutcome;
 use event::{CoreEvent, Direction, EventKind};
 use media::prompt::PromptCache;
 use media::recorder::{RecordMode, RecorderPool};
 use player::{Player, Source};
-use router::{Advice, RouteAdvisor, RouteQuery, Router};
+use router::{Advice, CallerInfo, CallerLookup, RouteAdvisor, RouteQuery, Router};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -175,6 +176,11 @@ pub struct Engine {
     advisor: Option<Box<dyn RouteAdvisor>>,
     /// Offered calls waiting for the advisor, with the time they stop waiting.
     route_wait: BTreeMap<u64, Instant>,
+    /// Who the caller is (the CRM over CTI), asked before the advisor and the table.
+    lookup: Option<Box<dyn CallerLookup>>,
+    lookup_wait: BTreeMap<u64, Instant>,
+    /// What a blacklisted caller is cleared with.
+    blacklist_cause: Cause,
     recorder: Option<RecorderPool>,
     recordings: BTreeMap<u64, (Option<u64>, String, PathBuf)>,
     prompts: PromptCache,
@@ -244,6 +250,9 @@ impl Engine {
             routing,
             advisor: None,
             route_wait: BTreeMap::new(),
+            lookup: None,
+            lookup_wait: BTreeMap::new(),
+            blacklist_cause: Cause::CallRejected,
             recorder: RecorderPool::new().map_err(|e| tracing::error!("recorder thread: {e}")).ok(),
             recordings: BTreeMap::new(),
             prompts: PromptCache::default(),
@@ -299,6 +308,13 @@ impl Engine {
     /// the old one are routed by the table when their wait runs out.
     pub fn set_advisor(&mut self, advisor: Option<Box<dyn RouteAdvisor>>) {
         self.advisor = advisor;
+    }
+
+    /// Installs (or removes) the caller lookup (the CRM), and the cause blacklisted callers
+    /// are cleared with.
+    pub fn set_lookup(&mut self, lookup: Option<Box<dyn CallerLookup>>, blacklist_cause: Cause) {
+        self.lookup = lookup;
+        self.blacklist_cause = blacklist_cause;
     }
 
     /// The advisor's state (routing plugins), for `trunkd ctl plugins`.
@@ -373,7 +389,8 @@ impl Engine {
         }
         self.digits = digits;
         self.digits.clear();
-        // 4. Routing answers, operation deadlines and applications.
+        // 4. Lookup and routing answers, operation deadlines and applications.
+        self.poll_lookups();
         self.poll_advice();
         self.run_timers();
         self.run_apps();
@@ -511,7 +528,15 @@ impl Engine {
         }
     }
 
-    fn new_call(&mut self, g: usize, ci: usize, direction: Direction, called: String, caller: Party) -> u64 {
+    fn new_call(
+        &mut self,
+        g: usize,
+        ci: usize,
+        direction: Direction,
+        called: String,
+        caller: Party,
+        parent: Option<u64>,
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let device = self.groups[g].device(ci);
@@ -547,7 +572,7 @@ impl Engine {
                 urgent: VecDeque::new(),
             },
         );
-        self.emit(Some(id), device, EventKind::Offered { direction, called, caller });
+        self.emit(Some(id), device, EventKind::Offered { direction, called, caller, parent });
         id
     }
 
@@ -556,33 +581,88 @@ impl Engine {
             // A stack reported a new call on a busy channel: the old one is gone.
             self.finish_call(old, Cause::NormalUnspecified);
         }
-        let id = self.new_call(g, ci, Direction::Inbound, called.clone(), calling);
+        let id = self.new_call(g, ci, Direction::Inbound, called.clone(), calling, None);
         if !self.accepting {
             self.local_hangup(id, Cause::SwitchingEquipmentCongestion);
             return;
         }
-        if let Some(a) = &mut self.advisor {
-            let c = &self.calls[&id];
-            let chan = self.groups[g].chans[ci].number;
-            a.ask(RouteQuery {
-                call_id: id,
-                group: self.groups[g].name.clone(),
-                device: c.info.device.clone(),
-                channel: chan,
-                inbound: true,
-                caller: c.info.caller.number.reveal().clone(),
-                caller_name: c.info.caller.name.as_ref().map(|n| n.reveal().clone()).unwrap_or_default(),
-                caller_presentation: c.info.caller.presentation,
-                called: c.info.called.clone(),
-                redirecting: c.info.caller.redirecting.as_ref().map(|r| r.reveal().clone()).unwrap_or_default(),
-                classification: c.info.vars.get("classification").cloned().unwrap_or_default(),
-                vars: c.info.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            });
-            let wait = self.now + a.budget();
-            self.route_wait.insert(id, wait);
+        if let Some(l) = &mut self.lookup {
+            if let Some(q) = route_query(&self.groups, &self.calls, id) {
+                if l.ask(&q) {
+                    let wait = self.now + l.budget();
+                    self.lookup_wait.insert(id, wait);
+                    return;
+                }
+            }
+            self.apply_lookup(id, LookupOutcome::Unavailable, None);
             return;
         }
+        self.advise(id);
+    }
+
+    /// The CRM's answer (or its absence) becomes call variables and the route class; a
+    /// blacklisted caller is cleared here, before anything answers the call.
+    fn apply_lookup(&mut self, id: u64, outcome: LookupOutcome, answer: Option<CallerInfo>) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        let answer = answer.unwrap_or_default();
+        let class = answer.class.trim().to_ascii_lowercase();
+        if outcome == LookupOutcome::Answered {
+            c.info.vars.insert("crm_class".into(), class.clone());
+            c.info.vars.insert("classification".into(), class.clone());
+            for (k, v) in &answer.customer {
+                c.info.vars.insert(format!("crm_customer_{k}"), v.clone());
+            }
+            for (k, v) in &answer.vars {
+                c.info.vars.insert(format!("crm_{k}"), v.clone());
+            }
+        } else {
+            c.info.vars.insert("crm_lookup".into(), format!("{outcome:?}").to_ascii_lowercase());
+        }
+        if outcome == LookupOutcome::Timeout {
+            tracing::warn!(call = id, "CRM lookup gave no answer in time: ordinary route");
+        }
+        self.emit_call(id, EventKind::LookedUp { class: class.clone(), outcome, customer: answer.customer });
+        if class == "blacklist" {
+            let cause = self.blacklist_cause;
+            self.emit_call(id, EventKind::Routed { route: format!("crm: blacklist, cleared with {cause}") });
+            self.local_hangup(id, cause);
+            return;
+        }
+        self.advise(id);
+    }
+
+    /// Asks the routing advisor (the plugin chain) when there is one, else routes now.
+    fn advise(&mut self, id: u64) {
+        if let Some(a) = &mut self.advisor {
+            if let Some(q) = route_query(&self.groups, &self.calls, id) {
+                a.ask(q);
+                let wait = self.now + a.budget();
+                self.route_wait.insert(id, wait);
+                return;
+            }
+        }
         self.route_call(id, None);
+    }
+
+    /// Lookup answers, and calls whose lookup ran out of time.
+    fn poll_lookups(&mut self) {
+        let mut answers = Vec::new();
+        if let Some(l) = &mut self.lookup {
+            while let Some(x) = l.poll() {
+                answers.push(x);
+            }
+        }
+        for (id, info) in answers {
+            if self.lookup_wait.remove(&id).is_some() {
+                self.apply_lookup(id, LookupOutcome::Answered, Some(info));
+            }
+        }
+        let now = self.now;
+        let late: Vec<u64> = self.lookup_wait.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        for id in late {
+            self.lookup_wait.remove(&id);
+            self.apply_lookup(id, LookupOutcome::Timeout, None);
+        }
     }
 
     /// Routes an offered call: by the advisor's answer when it has one, else the table.
@@ -591,6 +671,7 @@ impl Engine {
         let group = self.groups[c.group].name.clone();
         let info = c.info.clone();
         let called = info.called.clone();
+        let class = info.vars.get("classification").cloned().unwrap_or_default();
         let (app, route): (Result<Box<dyn Application>, Cause>, String) = match (&mut self.routing, advice) {
             (_, Some(Advice::Reject { cause })) => {
                 (Err(Cause::from_code(cause.clamp(1, 127))), format!("plugin: reject {}", Cause::from_code(cause)))
@@ -616,7 +697,7 @@ impl Engine {
                 let name = app.name().to_string();
                 (Ok(app), name)
             }
-            (Routing::Table(router, maker), _) => match router.route(&group, &called) {
+            (Routing::Table(router, maker), _) => match router.route(&group, &called, &class) {
                 None => (Err(Cause::NoRouteDestination), "no route".into()),
                 Some((i, r)) => {
                     if let Some(c) = &r.reject {
@@ -690,7 +771,7 @@ impl Engine {
             .iter()
             .position(|c| c.audio && c.call.is_none() && sig.is_idle(c.number))
             .ok_or_else(|| OriginateError::NoChannel(group.into()))?;
-        let id = self.new_call(g, ci, Direction::Outbound, called.to_string(), caller.clone());
+        let id = self.new_call(g, ci, Direction::Outbound, called.to_string(), caller.clone(), bridge.map(|(a, _)| a));
         if let Some(c) = self.calls.get_mut(&id) {
             c.app = app;
             if let Some((a, _)) = bridge {
@@ -716,6 +797,76 @@ impl Engine {
         } else {
             false
         }
+    }
+
+    /// Third-party call control (CTI): answers, records, or queues an operation on a call.
+    /// Operations (play, collect, …) are for calls no application runs — the ones the
+    /// CTI originated; a call in an IVR must be transferred first.
+    pub fn control(&mut self, id: u64, cmd: AppCmd) -> Result<(), String> {
+        let c = self.calls.get_mut(&id).ok_or_else(|| format!("no call {id}"))?;
+        match cmd {
+            AppCmd::Answer | AppCmd::Hangup(_) | AppCmd::RecordCall { .. } | AppCmd::StopRecordCall => {
+                self.exec(id, cmd);
+                Ok(())
+            }
+            cmd => match c.app.as_ref().map(|a| a.name().to_string()) {
+                Some(name) if name != apps::CTI_APP => Err(format!("call {id} is run by {name}: transfer it first")),
+                _ => {
+                    c.queue.push_back(cmd);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Sends DTMF in-band on a call's channel, whatever runs it.
+    pub fn send_dtmf(&mut self, id: u64, digits: &str) -> Result<(), String> {
+        let c = self.calls.get(&id).ok_or_else(|| format!("no call {id}"))?;
+        if digits.is_empty() || !digits.chars().all(|d| "0123456789*#ABCD".contains(d)) {
+            return Err(format!("`{digits}`: DTMF digits are 0-9 * # A-D"));
+        }
+        let ch = &mut self.groups[c.group].chans[c.chan];
+        ch.dtmf_tx.push_digits(digits);
+        ch.sending_digits = true;
+        Ok(())
+    }
+
+    /// Blind transfer (CTI): the call leaves its application (and any bridge it is in)
+    /// and is bridged to `target`. The old application is dropped without a word: the call
+    /// is not over, only no longer its business.
+    pub fn transfer(&mut self, id: u64, target: DialTarget) -> Result<(), String> {
+        let c = self.calls.get_mut(&id).ok_or_else(|| format!("no call {id}"))?;
+        if c.parent.is_some() {
+            return Err(format!("call {id} is the outgoing leg of a bridge: transfer its other leg"));
+        }
+        let old_leg = match c.op.take() {
+            Some(Op::Bridge { leg, .. }) => Some(leg),
+            Some(Op::Record { rec: Some((rid, _)), .. }) => {
+                self.close_recording(rid);
+                None
+            }
+            _ => None,
+        };
+        let Some(c) = self.calls.get_mut(&id) else { return Err(format!("no call {id}")) };
+        let old_peer = c.peer.take().filter(|p| Some(*p) != old_leg);
+        c.player = None;
+        c.bridged = false;
+        c.queue.clear();
+        c.events.clear();
+        c.urgent.clear();
+        c.watch_digits = false;
+        c.app = Some(Box::new(apps::BridgeApp::new(target.clone())));
+        c.events.push_back(AppEvent::Start);
+        for leg in old_leg.into_iter().chain(old_peer) {
+            if let Some(l) = self.calls.get_mut(&leg) {
+                // Detached first, so its end does not end this call's new bridge.
+                l.parent = None;
+                l.peer = None;
+            }
+            self.local_hangup(leg, Cause::NormalClearing);
+        }
+        self.emit_call(id, EventKind::Transferred { to: format!("{}/{}", target.group, target.number) });
+        Ok(())
     }
 
     /// Resets one channel (`group/number`) in its signalling (a PRI RESTART): for a
@@ -826,6 +977,7 @@ impl Engine {
                 if ac.answered_at.is_none() {
                     ac.answered_at = Some(self.now);
                     ac.info.answered = true;
+                    self.emit_call(a, EventKind::Answered);
                 }
             }
         }
@@ -1325,6 +1477,26 @@ enum TxDone {
     DigitsSent(usize, u16),
     Played(u64),
     RecordSilence(u64),
+}
+
+/// An offered call as the lookup and the advisor see it (caller revealed: they route on it).
+fn route_query(groups: &[Group], calls: &BTreeMap<u64, Call>, id: u64) -> Option<RouteQuery> {
+    let c = calls.get(&id)?;
+    let g = groups.get(c.group)?;
+    Some(RouteQuery {
+        call_id: id,
+        group: g.name.clone(),
+        device: c.info.device.clone(),
+        channel: g.chans.get(c.chan).map(|ch| ch.number).unwrap_or(0),
+        inbound: c.direction == Direction::Inbound,
+        caller: c.info.caller.number.reveal().clone(),
+        caller_name: c.info.caller.name.as_ref().map(|n| n.reveal().clone()).unwrap_or_default(),
+        caller_presentation: c.info.caller.presentation,
+        called: c.info.called.clone(),
+        redirecting: c.info.caller.redirecting.as_ref().map(|r| r.reveal().clone()).unwrap_or_default(),
+        classification: c.info.vars.get("classification").cloned().unwrap_or_default(),
+        vars: c.info.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    })
 }
 
 fn describe(items: &[PlayItem]) -> String {

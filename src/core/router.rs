@@ -138,12 +138,14 @@ impl Router {
         Router { rules }
     }
 
-    /// The first rule for a call on `group` to `called`, with its index.
-    pub fn route(&self, group: &str, called: &str) -> Option<(usize, &RouteConfig)> {
+    /// The first rule for a call on `group` to `called` from a caller of `class` (the
+    /// CRM's classification, empty when unknown), with its index.
+    pub fn route(&self, group: &str, called: &str, class: &str) -> Option<(usize, &RouteConfig)> {
         self.rules.iter().enumerate().find_map(|(i, (r, p))| {
             let from_ok = r.from.as_deref().is_none_or(|f| glob_match(f, group));
             let called_ok = p.as_ref().is_none_or(|p| p.matches(called));
-            (from_ok && called_ok).then_some((i, r))
+            let class_ok = r.class.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(class));
+            (from_ok && called_ok && class_ok).then_some((i, r))
         })
     }
 }
@@ -239,6 +241,30 @@ impl RouteQuery {
             vars: Vec::new(),
         }
     }
+}
+
+/// Who the caller is, as the CRM answered a lookup.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallerInfo {
+    /// `vip`, `svip`, `blacklist`, `whitelist`, `normal` or empty.
+    #[serde(default)]
+    pub class: String,
+    /// The customer card: `id`, `name`, `level`, `owner`, … (personal data).
+    #[serde(default)]
+    pub customer: std::collections::BTreeMap<String, String>,
+    /// More variables for the call (become `crm_<name>`).
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
+}
+
+/// Asks who a caller is before the call is routed (the CRM, over the CTI stream). Like
+/// the advisor it is asynchronous: the call waits at most `budget()`.
+pub trait CallerLookup: Send {
+    /// Sends the question; false when nobody can answer (no CRM connected), so the call
+    /// does not wait for nothing.
+    fn ask(&mut self, query: &RouteQuery) -> bool;
+    fn poll(&mut self) -> Option<(u64, CallerInfo)>;
+    fn budget(&self) -> std::time::Duration;
 }
 
 /// Something outside the core that decides where calls go, asynchronously: the core asks

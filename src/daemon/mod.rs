@@ -14,6 +14,10 @@ use crate::config::{Config, ConfigErrors};
 use crate::core::event::{CoreEvent, EventKind};
 use crate::core::router::Router;
 use crate::core::Routing;
+use crate::cti::control::Cti;
+use crate::cti::hub::Hub;
+use crate::cti::lookup::CtiLookup;
+use crate::cti::translate::Translator;
 use crate::gateway::{BuildError, Gateway};
 use crate::ivr::host::ScriptHost;
 use crate::signalling::Cause;
@@ -58,6 +62,8 @@ fn notify(state: &[sd_notify::NotifyState]) {
 pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     std::fs::create_dir_all(&cfg.general.data_dir)?;
     let mut gw = Gateway::build(&cfg)?;
+    let start_wall = chrono::Utc::now();
+    let (mut cti, mut cti_cmds) = start_cti(&cfg, &mut gw, start_wall).await?;
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<ControlMsg>(16);
     let sock = cfg.general.control_socket.clone();
     control::serve(&sock, ctl_tx).map_err(|source| DaemonError::Control { path: sock.clone(), source })?;
@@ -88,7 +94,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
             _ = ticker.tick() => {
                 let now = Instant::from_micros(start.elapsed().as_micros() as u64);
                 gw.step(now);
-                report(&mut gw, opts.live, &mut tally);
+                report(&mut gw, opts.live, &mut tally, &mut cti, start_wall);
                 if !ready && (gw.engine.spans_up() || start.elapsed() >= ready_wait) {
                     ready = true;
                     let status = status_line(&gw);
@@ -122,6 +128,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
             _ = sigint.recv() => { if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); } }
             _ = sigterm.recv() => { if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); } }
             _ = sighup.recv() => { reload(&mut gw, &mut cfg, opts.config_path.as_ref()); }
+            Some(cmd) = cti_cmds.recv() => cti.handle(&mut gw.engine, cmd),
             Some((req, reply)) = ctl_rx.recv() => {
                 let resp = match req {
                     Request::Reload => reload(&mut gw, &mut cfg, opts.config_path.as_ref()),
@@ -129,7 +136,7 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
                         if stopping.is_none() { stopping = Some(begin_shutdown(&mut gw)); }
                         Response::ok(serde_json::json!("shutting down"))
                     }
-                    other => answer(&mut gw, other),
+                    other => answer(&mut gw, other, &cti),
                 };
                 let _ = reply.send(resp);
             }
@@ -142,7 +149,8 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     if let Some(f) = &mut gw.far {
         f.engine.finish();
     }
-    report(&mut gw, opts.live, &mut tally);
+    report(&mut gw, opts.live, &mut tally, &mut cti, start_wall);
+    cti.finish();
     let _ = std::fs::remove_file(&sock);
     if opts.live {
         println!(
@@ -155,6 +163,38 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Call records and the event journal (always), the CTI endpoint and the caller lookup
+/// (with `[cti]`).
+async fn start_cti(
+    cfg: &Config,
+    gw: &mut Gateway,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Cti, mpsc::Receiver<crate::cti::proto::Command>), DaemonError> {
+    let c = cfg.cti.clone().unwrap_or_default();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let agent_groups = c.agent_groups.clone().unwrap_or_else(|| {
+        cfg.lines.iter().filter(|l| l.kind == crate::config::LineKind::Fxs).map(|l| l.name.clone()).collect()
+    });
+    let heartbeat = Duration::from_secs(c.heartbeat_s);
+    let (hub, ends) = Hub::open(&cfg.general.name, &cfg.general.data_dir, c.retain_events, heartbeat, now)
+        .map_err(|e| DaemonError::Io(std::io::Error::other(e.to_string())))?;
+    if let Some(c) = &cfg.cti {
+        let token_path = c.token_path(&cfg.general.data_dir);
+        let token = crate::cti::load_or_create_token(&token_path)
+            .map_err(|e| DaemonError::Io(std::io::Error::other(format!("CTI token {}: {e}", token_path.display()))))?;
+        let addr = crate::cti::server::serve(c.listen, hub.clone(), token).await?;
+        tracing::info!(url = %format!("ws://{addr}/cti"), token = %token_path.display(), "CTI listening");
+        if c.lookup {
+            let cause = Cause::from_name(&c.blacklist_cause).unwrap_or(Cause::CallRejected);
+            let budget = Duration::from_millis(c.lookup_timeout_ms);
+            let lookup = CtiLookup::new(hub.clone(), ends.answers, &run_id, budget);
+            gw.engine.set_lookup(Some(Box::new(lookup)), cause);
+        }
+    }
+    let translator = Translator::new(&cfg.general.name, &run_id, agent_groups);
+    Ok((Cti::new(translator, hub)?, ends.commands))
 }
 
 /// One line for `systemctl status`: calls, and which spans are in alarm.
@@ -210,7 +250,7 @@ fn reload(gw: &mut Gateway, cfg: &mut Config, path: Option<&PathBuf>) -> Respons
     result
 }
 
-fn answer(gw: &mut Gateway, req: Request) -> Response {
+fn answer(gw: &mut Gateway, req: Request, cti: &Cti) -> Response {
     let e = &mut gw.engine;
     match req {
         Request::Status => Response::ok(serde_json::json!({
@@ -218,6 +258,7 @@ fn answer(gw: &mut Gateway, req: Request) -> Response {
             "uptime_s": e.now().as_millis() / 1000,
             "calls": e.active_calls(),
             "spans_up": e.spans_up(),
+            "cti": { "seq": cti.hub.seqs().0, "lookup_clients": cti.hub.lookup_clients() },
         })),
         Request::Spans => Response::ok(to_json(e.spans_status())),
         Request::Channels => Response::ok(to_json(e.channels_status())),
@@ -262,8 +303,9 @@ struct Tally {
     recordings: u64,
 }
 
-fn report(gw: &mut Gateway, live: bool, tally: &mut Tally) {
+fn report(gw: &mut Gateway, live: bool, tally: &mut Tally, cti: &mut Cti, start_wall: chrono::DateTime<chrono::Utc>) {
     let events: Vec<CoreEvent> = gw.engine.drain_events().collect();
+    cti.process(&events, |at| start_wall + chrono::TimeDelta::microseconds(at.as_micros() as i64));
     for ev in events {
         match &ev.kind {
             EventKind::Ended { talk, .. } => {

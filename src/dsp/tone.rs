@@ -30,6 +30,11 @@ impl ToneKind {
         ToneKind::CallWaiting,
         ToneKind::Beep,
     ];
+
+    /// By its config name (`dial`, `busy`, `ringback`, `congestion`, `call-waiting`, `beep`).
+    pub fn from_name(name: &str) -> Option<ToneKind> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+    }
 }
 
 /// A tone as data: the frequencies it mixes and its cadence.

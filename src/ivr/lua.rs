@@ -607,7 +607,34 @@ fn install_primitives(lua: &Lua, shared: &Arc<Mutex<Shared>>, killed: &Arc<Atomi
             Ok(t)
         })?,
     )?;
-    t.set("lookup", lua.create_function(|_, ()| Ok((Value::Nil, "no CRM is connected to this gateway")))?)?;
+    let sh = shared.clone();
+    t.set(
+        "lookup",
+        // What the CRM said about the caller when the call arrived (the lookup runs before
+        // routing, so a script never waits for it).
+        lua.create_function(move |lua, ()| {
+            let s = lock(&sh);
+            let vars = &s.info.vars;
+            let Some(class) = vars.get("crm_class") else {
+                let why = match vars.get("crm_lookup").map(String::as_str) {
+                    Some("timeout") => "the CRM did not answer in time",
+                    Some("unavailable") => "no CRM is connected to this gateway",
+                    _ => "no caller lookup was made for this call",
+                };
+                return Ok((Value::Nil, Value::String(lua.create_string(why)?)));
+            };
+            let t = lua.create_table()?;
+            t.set("class", class.as_str())?;
+            let customer = lua.create_table()?;
+            for (k, v) in vars.iter() {
+                if let Some(field) = k.strip_prefix("crm_customer_") {
+                    customer.set(field, v.as_str())?;
+                }
+            }
+            t.set("customer", customer)?;
+            Ok((Value::Table(t), Value::Nil))
+        })?,
+    )?;
     t.set(
         "api",
         lua.create_function(|_, cmd: String| {

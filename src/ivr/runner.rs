@@ -71,19 +71,7 @@ pub fn run(t: &TestCall) -> Result<Transcript, RunnerError> {
     let dir = t.script.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let ivr = IvrConfig { scripts_dir: dir, ..t.ivr.clone() };
-    let route = RouteConfig {
-        from: None,
-        called: None,
-        app: None,
-        script: Some(name.to_string()),
-        args: t.args.clone(),
-        dial: None,
-        number: None,
-        strip: 0,
-        timeout: 30,
-        reject: None,
-        lang: None,
-    };
+    let route = RouteConfig::script(name, t.args.clone());
     let specs = [
         SimSpanSpec::Analog { name: "test".into(), law: Law::Alaw, near: PathKind::Fxs, ports: 1 },
         SimSpanSpec::Analog { name: "phones".into(), law: Law::Alaw, near: PathKind::Fxs, ports: 2 },
