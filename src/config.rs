@@ -221,6 +221,9 @@ pub struct RouteConfig {
     pub lang: Option<String>,
     /// Only for callers the CRM classified so (`vip`, `svip`, `normal`, …). Default: any.
     pub class: Option<String>,
+    /// Record the whole call (stereo WAV under `recordings/calls/`, named by the call's uid).
+    #[serde(default)]
+    pub record: bool,
 }
 
 fn dial_timeout() -> u64 {
@@ -243,6 +246,7 @@ impl RouteConfig {
             reject: None,
             lang: None,
             class: None,
+            record: false,
         }
     }
 }

@@ -85,6 +85,12 @@ pub fn config(data_dir: &Path) -> Result<Config, String> {
     if let Some(p) = install_plugin(data_dir).map_err(|e| format!("cannot install the demo plugin: {e}"))? {
         cfg.plugins.push(p);
     }
+    // A second demo (or anything else) on the CTI port: take a free one; the demo prints it.
+    if let Some(c) = &mut cfg.cti {
+        if std::net::TcpListener::bind(c.listen).is_err() {
+            c.listen.set_port(0);
+        }
+    }
     let errors = cfg.validate();
     if !errors.is_empty() {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

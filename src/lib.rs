@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod config;
 pub mod core;
+pub mod crm;
 pub mod cti;
 pub mod daemon;
 pub mod demo;

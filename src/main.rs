@@ -21,6 +21,35 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum CrmCmd {
+    /// Serve the web UI and follow the gateways' CTI streams (creates and migrates the database).
+    Run {
+        #[arg(long, short, default_value = "/etc/trunkd/crm.toml")]
+        config: PathBuf,
+    },
+    /// Add a user; the password is read from the first line of standard input.
+    AddUser {
+        #[arg(long, short, default_value = "/etc/trunkd/crm.toml")]
+        config: PathBuf,
+        login: String,
+        /// agent, supervisor or admin
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Display name (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+        /// The agent's phone on the gateway, `group/channel` (e.g. `phones/0`): calls ringing it pop its desktop.
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Check a CRM configuration file.
+    Check {
+        #[arg(long, short, default_value = "/etc/trunkd/crm.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Cmd {
     /// Run on embedded defaults: simulated E1 and analog lines with callers, the demo IVR.
     Demo {
@@ -38,6 +67,11 @@ enum Cmd {
         /// Stop gracefully after this many seconds.
         #[arg(long)]
         duration: Option<u64>,
+    },
+    /// The bundled CRM: agent desktop with screen pop, customers, number lists, call history.
+    Crm {
+        #[command(subcommand)]
+        what: CrmCmd,
     },
     /// Validate a configuration file and print every problem with its location.
     Check {
@@ -189,6 +223,7 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
+        Cmd::Crm { what } => crm(what),
         Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),
         Cmd::Plugin { what: PluginCmd::Check { file, settings, called, caller, classification, timeout_ms } } => {
             plugin_check(file, settings, called, caller, classification, timeout_ms)
@@ -198,6 +233,14 @@ fn main() -> ExitCode {
         } => ivr_test(script, caller, called, steps, args, expects, prompts, keep, zone, max_seconds),
         Cmd::Demo { data_dir, duration } => {
             init_logging();
+            // Absolute, so call records name recordings the CRM can find and serve.
+            let data_dir = match std::fs::create_dir_all(&data_dir).and_then(|_| std::fs::canonicalize(&data_dir)) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("{}: {e}", data_dir.display());
+                    return ExitCode::FAILURE;
+                }
+            };
             let cfg = match trunkd::demo::config(&data_dir) {
                 Ok(c) => c,
                 Err(e) => {
@@ -224,7 +267,7 @@ fn main() -> ExitCode {
                 abs.display()
             );
             println!("Ctrl-C clears all calls and exits.\n");
-            run(cfg, None, true, duration)
+            demo(cfg, abs, duration)
         }
         Cmd::Run { config, duration } => {
             init_logging();
@@ -323,7 +366,7 @@ fn run(cfg: Config, config_path: Option<PathBuf>, live: bool, duration: Option<u
             return ExitCode::FAILURE;
         }
     };
-    let opts = RunOptions { config_path, live, duration: duration.map(Duration::from_secs) };
+    let opts = RunOptions { config_path, live, duration: duration.map(Duration::from_secs), cti_ready: None };
     match rt.block_on(daemon::run(cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -332,6 +375,186 @@ fn run(cfg: Config, config_path: Option<PathBuf>, live: bool, duration: Option<u
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo: the daemon, and the CRM following its CTI stream, in one process.
+fn demo(cfg: Config, data_dir: PathBuf, duration: Option<u64>) -> ExitCode {
+    use trunkd::crm::{seed_demo, Crm, CrmConfig, GatewayConfig};
+    // Two workers: a login's password hash must not hold up the 20 ms media tick.
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let token_file = cfg.cti.as_ref().map(|c| c.token_path(&cfg.general.data_dir));
+    let opts = RunOptions {
+        config_path: None,
+        live: true,
+        duration: duration.map(Duration::from_secs),
+        cti_ready: Some(ready_tx),
+    };
+    rt.block_on(async move {
+        let crm = tokio::spawn(async move {
+            let Ok(addr) = ready_rx.await else { return };
+            let mut c = CrmConfig::new(data_dir.join("crm"));
+            c.recordings_dir = Some(data_dir.join("recordings"));
+            if std::net::TcpListener::bind(c.listen).is_err() {
+                c.listen.set_port(0);
+            }
+            c.gateway = vec![GatewayConfig {
+                name: "trunkd".into(),
+                url: format!("ws://{addr}/cti"),
+                token: None,
+                token_file,
+                lookup: true,
+            }];
+            let crm = match Crm::start(c).await {
+                Ok(crm) => crm,
+                Err(e) => {
+                    eprintln!("CRM: {e}");
+                    return;
+                }
+            };
+            match seed_demo(crm.pool()).await {
+                Ok(info) => {
+                    let logins: Vec<String> = info
+                        .logins
+                        .iter()
+                        .map(|(l, p, r, dev)| {
+                            format!("{l}/{p} ({}{})", r.as_str(), dev.as_deref().map(|d| format!(" at {d}")).unwrap_or_default())
+                        })
+                        .collect();
+                    println!("CRM: http://{}/  (CTI ws://{addr}/cti)", crm.local_addr());
+                    println!("  log in as {}", logins.join(", "));
+                    println!("  customers: a VIP (13912345678, to the VIP desk), a blacklisted number (13700001111, cleared), ordinary callers (menu)\n");
+                }
+                Err(e) => eprintln!("CRM demo data: {e}"),
+            }
+            if let Err(e) = crm.run(async move {
+                let _ = stop_rx.await;
+            })
+            .await
+            {
+                eprintln!("CRM: {e}");
+            }
+        });
+        let r = daemon::run(cfg, opts).await;
+        let _ = stop_tx.send(());
+        let _ = crm.await;
+        match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("trunkd: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn crm(what: CrmCmd) -> ExitCode {
+    use trunkd::crm::{create_user, db::Role, Crm, CrmConfig};
+    let load = |p: &std::path::Path| CrmConfig::load(p).map_err(|e| eprintln!("{e}")).ok();
+    match what {
+        CrmCmd::Check { config } => match load(&config) {
+            Some(c) => {
+                println!(
+                    "{}: OK ({} gateways, database {})",
+                    config.display(),
+                    c.gateway.len(),
+                    if c.database_url.is_some() { "PostgreSQL/URL" } else { "SQLite" }
+                );
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::from(EX_USAGE),
+        },
+        CrmCmd::Run { config } => {
+            init_logging();
+            let Some(c) = load(&config) else { return ExitCode::from(EX_USAGE) };
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            rt.block_on(async move {
+                let crm = match Crm::start(c).await {
+                    Ok(crm) => crm,
+                    Err(e) => {
+                        eprintln!("trunkd crm: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                tracing::info!(url = %format!("http://{}/", crm.local_addr()), "CRM running");
+                let _ = sd_notify_ready();
+                let stop = async {
+                    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                        Ok(t) => t,
+                        Err(_) => return std::future::pending().await,
+                    };
+                    tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
+                };
+                match crm.run(stop).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("trunkd crm: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+        CrmCmd::AddUser { config, login, role, name, contact } => {
+            let Some(c) = load(&config) else { return ExitCode::from(EX_USAGE) };
+            let Some(role) = Role::parse(&role) else {
+                eprintln!("--role: `{role}` (expected agent, supervisor or admin)");
+                return ExitCode::from(EX_USAGE);
+            };
+            let mut password = String::new();
+            if std::io::stdin().read_line(&mut password).is_err() || password.trim_end_matches(['\r', '\n']).is_empty()
+            {
+                eprintln!("give the password on standard input");
+                return ExitCode::from(EX_USAGE);
+            }
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            rt.block_on(async move {
+                let mut c = c;
+                c.listen.set_port(0);
+                let crm = match Crm::start(c).await {
+                    Ok(crm) => crm,
+                    Err(e) => {
+                        eprintln!("trunkd crm: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let display = name.unwrap_or_else(|| login.clone());
+                match create_user(crm.pool(), &login, &display, role, &password, contact.as_deref()).await {
+                    Ok(id) => {
+                        println!("user {login} ({}) created, id {id}", role.as_str());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("trunkd crm: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+    }
+}
+
+fn sd_notify_ready() -> std::io::Result<()> {
+    sd_notify::notify(false, &[sd_notify::NotifyState::Ready])
 }
 
 fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {

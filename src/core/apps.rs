@@ -43,7 +43,11 @@ impl Application for DemoIvr {
             (0, None) => {
                 out.push(AppCmd::Answer);
                 out.push(AppCmd::RecordCall {
-                    path: format!("calls/call-{}.wav", call.id).into(),
+                    path: format!(
+                        "calls/call-{}.wav",
+                        call.vars.get("uid").cloned().unwrap_or_else(|| call.id.to_string())
+                    )
+                    .into(),
                     mode: RecordMode::Stereo,
                 });
                 // Far ends confirm an answer only after their debounce (E&M tells a wink from an

@@ -181,6 +181,8 @@ pub struct Engine {
     lookup_wait: BTreeMap<u64, Instant>,
     /// What a blacklisted caller is cleared with.
     blacklist_cause: Cause,
+    /// Tells this run's calls from earlier runs' (call variable `uid`, recording names).
+    run_tag: String,
     recorder: Option<RecorderPool>,
     recordings: BTreeMap<u64, (Option<u64>, String, PathBuf)>,
     prompts: PromptCache,
@@ -253,6 +255,7 @@ impl Engine {
             lookup: None,
             lookup_wait: BTreeMap::new(),
             blacklist_cause: Cause::CallRejected,
+            run_tag: String::new(),
             recorder: RecorderPool::new().map_err(|e| tracing::error!("recorder thread: {e}")).ok(),
             recordings: BTreeMap::new(),
             prompts: PromptCache::default(),
@@ -315,6 +318,12 @@ impl Engine {
     pub fn set_lookup(&mut self, lookup: Option<Box<dyn CallerLookup>>, blacklist_cause: Cause) {
         self.lookup = lookup;
         self.blacklist_cause = blacklist_cause;
+    }
+
+    /// Names this run: calls get the variable `uid` = `<tag>-<id>` (the CTI's leg id), so
+    /// recordings named by it never overwrite an earlier run's.
+    pub fn set_run_tag(&mut self, tag: &str) {
+        self.run_tag = tag.to_string();
     }
 
     /// The advisor's state (routing plugins), for `trunkd ctl plugins`.
@@ -552,6 +561,10 @@ impl Engine {
                     device: device.clone(),
                     caller: caller.clone(),
                     called: called.clone(),
+                    vars: BTreeMap::from([(
+                        "uid".to_string(),
+                        if self.run_tag.is_empty() { id.to_string() } else { format!("{}-{id}", self.run_tag) },
+                    )]),
                     ..CallInfo::default()
                 },
                 group: g,
@@ -586,7 +599,10 @@ impl Engine {
             self.local_hangup(id, Cause::SwitchingEquipmentCongestion);
             return;
         }
-        if let Some(l) = &mut self.lookup {
+        // A caller without a number (a phone on our FXS port, a CAS trunk without ANI):
+        // there is nobody to look up.
+        let has_number = self.calls.get(&id).is_some_and(|c| !c.info.caller.number.reveal().is_empty());
+        if let (Some(l), true) = (&mut self.lookup, has_number) {
             if let Some(q) = route_query(&self.groups, &self.calls, id) {
                 if l.ask(&q) {
                     let wait = self.now + l.budget();
@@ -672,6 +688,7 @@ impl Engine {
         let info = c.info.clone();
         let called = info.called.clone();
         let class = info.vars.get("classification").cloned().unwrap_or_default();
+        let mut record = false;
         let (app, route): (Result<Box<dyn Application>, Cause>, String) = match (&mut self.routing, advice) {
             (_, Some(Advice::Reject { cause })) => {
                 (Err(Cause::from_code(cause.clamp(1, 127))), format!("plugin: reject {}", Cause::from_code(cause)))
@@ -700,6 +717,7 @@ impl Engine {
             (Routing::Table(router, maker), _) => match router.route(&group, &called, &class) {
                 None => (Err(Cause::NoRouteDestination), "no route".into()),
                 Some((i, r)) => {
+                    record = r.record;
                     if let Some(c) = &r.reject {
                         (Err(Cause::from_name(c).unwrap_or(Cause::CallRejected)), format!("route[{i}] reject {c}"))
                     } else if let Some(d) = &r.dial {
@@ -725,6 +743,12 @@ impl Engine {
             Ok(app) => {
                 if let Some(c) = self.calls.get_mut(&id) {
                     c.app = Some(app);
+                    if record {
+                        // Queued ahead of whatever the application starts with.
+                        let path =
+                            format!("calls/{}.wav", c.info.vars.get("uid").cloned().unwrap_or_else(|| id.to_string()));
+                        c.queue.push_back(AppCmd::RecordCall { path: path.into(), mode: RecordMode::Stereo });
+                    }
                     c.events.push_back(AppEvent::Start);
                 }
             }

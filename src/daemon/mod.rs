@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub live: bool,
     /// Stop gracefully after this long (demo and smoke tests).
     pub duration: Option<Duration>,
+    /// Told the CTI endpoint's address once it listens (the demo starts its CRM then).
+    pub cti_ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
 }
 
 fn notify(state: &[sd_notify::NotifyState]) {
@@ -59,11 +61,14 @@ fn notify(state: &[sd_notify::NotifyState]) {
 }
 
 /// Runs the daemon until a signal, `ctl shutdown`, or the optional duration.
-pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), DaemonError> {
+pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     std::fs::create_dir_all(&cfg.general.data_dir)?;
     let mut gw = Gateway::build(&cfg)?;
     let start_wall = chrono::Utc::now();
-    let (mut cti, mut cti_cmds) = start_cti(&cfg, &mut gw, start_wall).await?;
+    let (mut cti, mut cti_cmds, cti_addr) = start_cti(&cfg, &mut gw, start_wall).await?;
+    if let (Some(tx), Some(addr)) = (opts.cti_ready.take(), cti_addr) {
+        let _ = tx.send(addr);
+    }
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<ControlMsg>(16);
     let sock = cfg.general.control_socket.clone();
     control::serve(&sock, ctl_tx).map_err(|source| DaemonError::Control { path: sock.clone(), source })?;
@@ -171,7 +176,7 @@ async fn start_cti(
     cfg: &Config,
     gw: &mut Gateway,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Cti, mpsc::Receiver<crate::cti::proto::Command>), DaemonError> {
+) -> Result<(Cti, mpsc::Receiver<crate::cti::proto::Command>, Option<std::net::SocketAddr>), DaemonError> {
     let c = cfg.cti.clone().unwrap_or_default();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let agent_groups = c.agent_groups.clone().unwrap_or_else(|| {
@@ -180,11 +185,15 @@ async fn start_cti(
     let heartbeat = Duration::from_secs(c.heartbeat_s);
     let (hub, ends) = Hub::open(&cfg.general.name, &cfg.general.data_dir, c.retain_events, heartbeat, now)
         .map_err(|e| DaemonError::Io(std::io::Error::other(e.to_string())))?;
+    let mut bound = None;
     if let Some(c) = &cfg.cti {
         let token_path = c.token_path(&cfg.general.data_dir);
         let token = crate::cti::load_or_create_token(&token_path)
             .map_err(|e| DaemonError::Io(std::io::Error::other(format!("CTI token {}: {e}", token_path.display()))))?;
-        let addr = crate::cti::server::serve(c.listen, hub.clone(), token).await?;
+        let addr = crate::cti::server::serve(c.listen, hub.clone(), token)
+            .await
+            .map_err(|e| DaemonError::Io(std::io::Error::other(format!("CTI cannot listen on {}: {e}", c.listen))))?;
+        bound = Some(addr);
         tracing::info!(url = %format!("ws://{addr}/cti"), token = %token_path.display(), "CTI listening");
         if c.lookup {
             let cause = Cause::from_name(&c.blacklist_cause).unwrap_or(Cause::CallRejected);
@@ -193,8 +202,9 @@ async fn start_cti(
             gw.engine.set_lookup(Some(Box::new(lookup)), cause);
         }
     }
+    gw.engine.set_run_tag(&run_id);
     let translator = Translator::new(&cfg.general.name, &run_id, agent_groups);
-    Ok((Cti::new(translator, hub)?, ends.commands))
+    Ok((Cti::new(translator, hub)?, ends.commands, bound))
 }
 
 /// One line for `systemctl status`: calls, and which spans are in alarm.
