@@ -753,6 +753,13 @@ pub async fn store_event(
     now: i64,
 ) -> Result<bool, DbError> {
     let mut tx = pool.begin().await?;
+    // Write first: SQLite then takes its write lock now, waiting its busy timeout for
+    // other writers, instead of failing at once when a read transaction must upgrade;
+    // PostgreSQL locks the cursor row, so two stores of one gateway cannot interleave.
+    sqlx::query("UPDATE gateway_cursor SET updated_at = updated_at WHERE gateway = $1")
+        .bind(gateway)
+        .execute(&mut *tx)
+        .await?;
     let cur: Option<i64> = sqlx::query("SELECT seq FROM gateway_cursor WHERE gateway = $1")
         .bind(gateway)
         .fetch_optional(&mut *tx)

@@ -135,9 +135,10 @@ async fn session(
         let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| GatewayError::BadToken)?;
         req.headers_mut().insert("authorization", v);
     }
-    let (ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(req))
-        .await
-        .map_err(|_| GatewayError::ConnectTimeout)??;
+    let (ws, _) =
+        tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(req, None, true))
+            .await
+            .map_err(|_| GatewayError::ConnectTimeout)??;
     let (mut sink, mut stream) = ws.split();
 
     let since = db::cursor(&shared.pool, &gw.name).await?;
@@ -240,8 +241,17 @@ async fn store_loop(
     while let Some(w) = rx.recv().await {
         match w {
             Work::Event(v, raw) => {
-                if let Err(e) = handle_event(&shared, &gateway, &v, &raw).await {
-                    tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed");
+                // SQLite answers "database is locked" at once when two writers' deferred
+                // transactions collide (its deadlock avoidance): try again shortly. The
+                // store is idempotent by seq, so a retry cannot store twice.
+                let mut tries = 0u32;
+                while let Err(e) = handle_event(&shared, &gateway, &v, &raw).await {
+                    tries += 1;
+                    if tries > 8 {
+                        tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed");
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
                 }
             }
             Work::Gap { from_seq } => {
@@ -428,7 +438,17 @@ async fn handle_event(shared: &Arc<Shared>, gateway: &str, v: &Value, raw: &str)
     });
     // Side effects after commit: pops and the live view.
     match kind {
-        "agent.offered" => pop::on_agent_offered(shared, gateway, v).await?,
+        "agent.offered" => {
+            // Stored already: a failure here must be retried here, not by storing again.
+            let mut tries = 0u32;
+            while let Err(e) = pop::on_agent_offered(shared, gateway, v).await {
+                tries += 1;
+                if tries > 8 {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
+            }
+        }
         "call.answered" | "call.ended" | "call.failed" => pop::on_call_state(shared, v).await?,
         _ => {}
     }

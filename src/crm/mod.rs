@@ -229,7 +229,11 @@ impl Crm {
         tracing::info!(addr = %self.addr, gateways = self.cfg.gateway.len(), "crm: serving");
         let app = web::router(shared.clone());
         let mut stop_rx2 = stop_rx.clone();
-        let serve = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        // Small pushes (a pop, a live-view row) must leave at once, not wait on Nagle.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 stopped(&mut stop_rx2).await;
             });

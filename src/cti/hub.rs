@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
+/// Lookups asked so far, and lookup_id → (call, the number it was asked as).
+type Pending = (u64, HashMap<String, (u64, u64)>);
+
 /// Lookups remembered at most (far more than calls can wait at once within a timeout).
 const MAX_PENDING: usize = 4096;
 
@@ -39,7 +42,7 @@ pub struct Hub {
     lookup_clients: AtomicUsize,
     /// lookup_id → (the core's call waiting for it, when it was asked): bounded, since a
     /// lookup nobody answers is never removed by an answer.
-    pending: Mutex<(u64, HashMap<String, (u64, u64)>)>,
+    pending: Mutex<Pending>,
     answers: Mutex<std::sync::mpsc::Sender<(u64, CallerInfo)>>,
     commands: mpsc::Sender<Command>,
 }

@@ -41,6 +41,10 @@ pub async fn serve(addr: SocketAddr, hub: Arc<Hub>, token: String) -> std::io::R
     }
     let app = axum::Router::new().route("/cti", get(upgrade)).with_state(Shared { hub, token: token.into() });
     tokio::spawn(async move {
+        // Events are small and latency matters (a pop, a lookup): no Nagle delay.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("CTI server stopped: {e}");
         }
