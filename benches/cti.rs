@@ -6,7 +6,6 @@
 #![allow(clippy::disallowed_methods)] // bench: wall time
 
 #[path = "../tests/crm_common/mod.rs"]
-#[allow(dead_code)]
 mod crm_common;
 
 use futures_util::{SinkExt, StreamExt};
