@@ -149,3 +149,52 @@ fn check_compiles_the_scripts_routes_name() {
     assert!(e.errors[0].message.contains("inside the scripts directory"), "{e}");
     assert!(Config::parse(&cfg("good.lua"), "").is_ok());
 }
+
+#[test]
+fn the_shipped_crm_config_loads_and_refuses_unknown_keys() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/crm/crm.toml");
+    let cfg = trunkd::crm::CrmConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.gateway.len(), 1);
+    assert_eq!(cfg.listen.port(), 8780);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replace("lookup = true", "lookup = true\nlookups = false");
+    let err = trunkd::crm::CrmConfig::parse(&bad).unwrap_err();
+    assert!(err.contains("lookups"), "{err}");
+    let bad = text.replace("ws://127.0.0.1", "http://127.0.0.1");
+    assert!(trunkd::crm::CrmConfig::parse(&bad).unwrap_err().contains("ws://"));
+    let bad = text.replace("ws://127.0.0.1", "wss://127.0.0.1");
+    assert!(trunkd::crm::CrmConfig::parse(&bad).unwrap_err().contains("TLS"));
+    let ok = Command::new(env!("CARGO_BIN_EXE_trunkd")).args(["crm", "check", "--config"]).arg(&path).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+#[test]
+fn crm_add_user_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("crm.toml");
+    std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n", dir.path())).unwrap();
+    let add = |login: &str, role: &str, pw: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trunkd"))
+            .args(["crm", "add-user", "--config"])
+            .arg(&cfg)
+            .args([login, "--role", role, "--contact", "phones/1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(pw.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, out) = add("lili", "supervisor", "s3cret\n");
+    assert!(ok && out.contains("lili (supervisor) created"), "{out}");
+    assert!(dir.path().join("crm.sqlite").exists());
+    let (ok, out) = add("lili", "agent", "other\n");
+    assert!(!ok, "a login exists once: {out}");
+    let (ok, out) = add("mei", "boss", "x\n");
+    assert!(!ok && out.contains("--role"), "{out}");
+    let (ok, out) = add("mei", "agent", "\n");
+    assert!(!ok && out.contains("password"), "{out}");
+}

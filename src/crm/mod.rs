@@ -115,8 +115,12 @@ impl CrmConfig {
             }
         }
         for (i, g) in cfg.gateway.iter().enumerate() {
-            if !(g.url.starts_with("ws://") || g.url.starts_with("wss://")) {
-                errs.push(format!("gateway[{i}].url: `{}` is not a ws:// or wss:// URL", g.url));
+            if g.url.starts_with("wss://") {
+                errs.push(format!(
+                    "gateway[{i}].url: this build has no TLS client; reach a remote gateway through a local TLS tunnel (stunnel, INSTALL.md) at a ws:// address"
+                ));
+            } else if !g.url.starts_with("ws://") {
+                errs.push(format!("gateway[{i}].url: `{}` is not a ws:// URL", g.url));
             }
             if g.token.is_none() && g.token_file.is_none() {
                 errs.push(format!("gateway[{i}]: needs `token` or `token_file`"));
