@@ -7,7 +7,7 @@
 //! transport is covered by tests/cti_ws.rs.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use trunkd::config::Config;
@@ -307,4 +307,102 @@ fn legs_a_dead_daemon_left_up_get_their_records_at_the_next_start() {
     drop(hub);
     let (hub, _e) = Hub::open("gw", dir.path(), 100, Duration::from_secs(15), later).unwrap();
     assert_eq!(hub.cdr_query(0, 10).unwrap().len(), 1);
+}
+
+/// Runs one client command the way the daemon loop does.
+fn command(cti: &mut trunkd::cti::control::Cti, gw: &mut Gateway, v: Value) -> Result<Value, String> {
+    let msg: trunkd::cti::proto::ClientMsg = serde_json::from_value(v).expect("a valid command");
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    cti.handle(&mut gw.engine, trunkd::cti::proto::Command { msg, reply: tx });
+    rx.try_recv().expect("answered at once")
+}
+
+#[test]
+fn call_control_from_the_cti() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[general]\ndata_dir = {:?}\n[[line]]\nname = \"phones\"\nbackend = \"sim\"\nkind = \"fxs\"\nports = 3\n[[route]]\napp = \"demo\"\n[sim]\nanswer_after_ms = 500\n",
+        dir.path()
+    );
+    let cfg = Config::parse(&text, "").unwrap_or_else(|e| panic!("{e}"));
+    trunkd::demo::install_prompts(&cfg.general.prompts_dir()).unwrap();
+    let mut gw = Gateway::build(&cfg).unwrap();
+    let (hub, _ends) = Hub::in_memory("gw", 10_000, Duration::from_secs(15));
+    let mut live = hub.resume(None).live;
+    let mut cti = trunkd::cti::control::Cti::new(Translator::new("gw", "r", vec!["phones".into()]), hub).unwrap();
+    let mut now = Instant::ZERO;
+    let mut far = Vec::new();
+    let mut run = |gw: &mut Gateway, cti: &mut trunkd::cti::control::Cti, ms: u64| {
+        for _ in 0..ms / 20 {
+            now += Duration::from_millis(20);
+            gw.step(now);
+            let evs: Vec<_> = gw.engine.drain_events().collect();
+            cti.process(&evs, wall);
+            far.extend(gw.far.as_mut().unwrap().drain_events());
+        }
+    };
+
+    // Third-party call: ring phone 0; once it answers, the CTI drives it.
+    let r = command(&mut cti, &mut gw, json!({ "op": "originate", "req": "1", "group": "phones", "number": "100" }))
+        .unwrap();
+    let call = r["call_id"].as_str().unwrap().to_string();
+    run(&mut gw, &mut cti, 1500);
+    command(&mut cti, &mut gw, json!({ "op": "play", "call_id": call, "tone": "ringback" })).unwrap();
+    let rec = command(&mut cti, &mut gw, json!({ "op": "record.start", "call_id": call })).unwrap();
+    assert_eq!(rec["path"], format!("cti/{call}.wav"));
+    run(&mut gw, &mut cti, 400);
+    command(&mut cti, &mut gw, json!({ "op": "dtmf.send", "call_id": call, "digits": "42" })).unwrap();
+    let e = command(&mut cti, &mut gw, json!({ "op": "dtmf.send", "call_id": call, "digits": "4x" })).unwrap_err();
+    assert!(e.contains("DTMF"), "{e}");
+    run(&mut gw, &mut cti, 2000);
+    command(&mut cti, &mut gw, json!({ "op": "record.stop", "call_id": call })).unwrap();
+    // A call an application runs takes no operations from outside.
+    let r = command(
+        &mut cti,
+        &mut gw,
+        json!({ "op": "originate", "group": "phones", "number": "101",
+        "bridge": { "group": "phones", "number": "102" } }),
+    )
+    .unwrap();
+    let other = r["call_id"].as_str().unwrap().to_string();
+    let e = command(&mut cti, &mut gw, json!({ "op": "play", "call_id": other, "tone": "busy" })).unwrap_err();
+    assert!(e.contains("run by bridge"), "{e}");
+    command(&mut cti, &mut gw, json!({ "op": "hangup", "call_id": other, "cause": "USER_BUSY" })).unwrap();
+    // Blind transfer of the first call to the third phone, then hang up.
+    command(&mut cti, &mut gw, json!({ "op": "transfer", "call_id": call, "group": "phones", "number": "103" }))
+        .unwrap();
+    run(&mut gw, &mut cti, 2000);
+    command(&mut cti, &mut gw, json!({ "op": "hangup", "call_id": call })).unwrap();
+    let e = command(&mut cti, &mut gw, json!({ "op": "answer", "call_id": "r-999" })).unwrap_err();
+    assert!(e.contains("no call"), "{e}");
+    run(&mut gw, &mut cti, 1000);
+    cti.finish();
+    gw.engine.finish();
+
+    let mut evs = Vec::new();
+    while let Ok(r) = live.try_recv() {
+        evs.push(serde_json::from_str::<Value>(&r.json).unwrap());
+    }
+    let of_call = |t: &str| evs.iter().filter(|e| e["type"] == t && e["call_id"] == call.as_str()).count();
+    assert_eq!(of_call("call.transferred"), 1, "{evs:#?}");
+    // The transfer's new leg belongs to the same call and rang an agent phone.
+    assert_eq!(of_call("agent.offered"), 1);
+    assert_eq!(of_call("call.ended"), 2, "the phone that was called first, and the transfer's leg");
+    // The far end (the phone) heard the digits in band.
+    let digits: String = far
+        .iter()
+        .filter_map(|e| match e.kind {
+            trunkd::core::event::EventKind::Digit(d) if e.device == "phones/0" => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, "42");
+    // The recording exists and holds about two and a half seconds.
+    let fin = evs.iter().find(|e| e["type"] == "recording.finished").expect("recording finished");
+    let path = std::path::PathBuf::from(fin["data"]["path"].as_str().unwrap());
+    assert!(path.exists());
+    let ms = fin["data"]["duration_ms"].as_u64().unwrap();
+    assert!((2000..=3000).contains(&ms), "{ms} ms");
+    let other_end = evs.iter().find(|e| e["type"] == "call.ended" && e["call_id"] == other.as_str()).unwrap();
+    assert_eq!(other_end["cause"]["name"], "USER_BUSY");
 }

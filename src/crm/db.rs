@@ -635,6 +635,17 @@ pub async fn cursor(pool: &AnyPool, gateway: &str) -> Result<Option<i64>, DbErro
     Ok(r.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// Moves a gateway's cursor back (its journal was reset: numbering started again).
+pub async fn reset_cursor(pool: &AnyPool, gateway: &str, seq: i64, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE gateway_cursor SET seq = $2, updated_at = $3 WHERE gateway = $1")
+        .bind(gateway)
+        .bind(seq)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Column values for one call leg; `None` leaves the stored value alone.
 #[derive(Debug, Clone, Default)]
 pub struct LegUpdate {

@@ -33,6 +33,8 @@ pub enum GatewayError {
     Silent(u64),
     #[error("gateway closed the connection")]
     Closed,
+    #[error("the database refused an event: reconnecting to resume from the last stored one")]
+    StoreFailed,
     #[error(transparent)]
     Db(#[from] db::DbError),
 }
@@ -185,8 +187,15 @@ async fn session(
                 match kind.as_str() {
                     "hello" => {
                         *established = true;
+                        // The gateway numbers from less than we stored: its journal was lost
+                        // (new disk, deleted data). Follow its numbering from here.
+                        let their = v.get("seq").and_then(Value::as_i64).unwrap_or(0);
+                        if since.is_some_and(|c| their < c) {
+                            tracing::warn!(gateway = %gw.name, ours = ?since, theirs = their, "crm: the gateway's event numbering restarted; following it");
+                            db::reset_cursor(&shared.pool, &gw.name, their, now_ms()).await?;
+                        }
                         if let Some(h) = v.get("heartbeat_s").and_then(Value::as_u64) {
-                            silent_limit = (h.max(1) * 3).min(600);
+                            silent_limit = h.clamp(1, 200) * 3;
                         }
                         let remote = v.get("gateway").and_then(Value::as_str).map(str::to_string);
                         shared.gateways.update(&gw.name, |s| {
@@ -215,7 +224,11 @@ async fn session(
                         }
                     }
                     _ if v.get("seq").and_then(Value::as_i64).is_some() => {
-                        let _ = work_tx.send(Work::Event(v, text));
+                        // The storer stops on an event it cannot store: resubscribe from the
+                        // cursor rather than store the events after it over a hole.
+                        if work_tx.send(Work::Event(v, text)).is_err() {
+                            break Err(GatewayError::StoreFailed);
+                        }
                     }
                     _ => tracing::debug!(gateway = %gw.name, kind, "crm: ignored gateway message"),
                 }
@@ -248,15 +261,15 @@ async fn store_loop(
                 while let Err(e) = handle_event(&shared, &gateway, &v, &raw).await {
                     tries += 1;
                     if tries > 8 {
-                        tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed");
-                        break;
+                        tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed; will resume from the last stored event");
+                        return;
                     }
                     tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
                 }
             }
             Work::Gap { from_seq } => {
                 req_n += 1;
-                let q = json!({"op": "cdr.query", "req": format!("cdr-{req_n}"), "since_seq": from_seq - 1, "limit": CDR_PAGE});
+                let q = json!({"op": "cdr.query", "req": format!("cdr-{req_n}"), "since_seq": from_seq.saturating_sub(1), "limit": CDR_PAGE});
                 let _ = out.send(q.to_string());
             }
             Work::CdrResult(v) => {
@@ -327,7 +340,8 @@ pub fn leg_update(v: &Value) -> Option<LegUpdate> {
         from_number: s(v, "/from/number"),
         from_name: s(v, "/from/name"),
         to_number: s(v, "/to/number"),
-        start_ms: ts,
+        // Only the leg's first event knows when it started; a CDR (after a gap) corrects it.
+        start_ms: if matches!(kind, "call.offered" | "call.initiated") { ts } else { None },
         seq: v.get("seq").and_then(Value::as_i64),
         ..Default::default()
     };
@@ -423,14 +437,16 @@ async fn handle_event(shared: &Arc<Shared>, gateway: &str, v: &Value, raw: &str)
         body: raw,
     };
     let now = now_ms();
-    if !db::store_event(&shared.pool, gateway, &rec, leg.as_ref(), now).await? {
-        tracing::debug!(gateway, seq, "crm: event already stored");
-        return Ok(());
-    }
+    // The record first (an idempotent upsert by leg): once the event is stored, a retry
+    // finds it "already stored" and would never write the record.
     if kind == "call.ended" {
         if let Some(cdr) = v.pointer("/data/cdr").filter(|c| c.is_object()) {
             store_cdr(shared, gateway, cdr).await?;
         }
+    }
+    if !db::store_event(&shared.pool, gateway, &rec, leg.as_ref(), now).await? {
+        tracing::debug!(gateway, seq, "crm: event already stored");
+        return Ok(());
     }
     shared.gateways.update(gateway, |s| {
         s.last_seq = Some(seq);

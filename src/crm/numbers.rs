@@ -67,6 +67,10 @@ fn is_landline_nsn(nsn: &str) -> bool {
 
 /// Canonical national form (see the module doc); `None` when the input is not a number.
 pub fn normalize(raw: &str) -> Option<String> {
+    normalize_inner(raw).filter(|n| n.chars().any(|c| c.is_ascii_digit()))
+}
+
+fn normalize_inner(raw: &str) -> Option<String> {
     let c = clean(raw)?;
     if let Some(rest) = c.strip_prefix("+86") {
         return Some(from_nsn(rest));
@@ -266,5 +270,12 @@ mod tests {
             let _ = mask(&s);
             let _ = normalize_prefix(&s);
         }
+    }
+
+    #[test]
+    fn a_prefix_alone_is_not_a_number() {
+        assert_eq!(normalize("+86"), None);
+        assert_eq!(normalize("0086"), None);
+        assert_eq!(normalize("00"), None);
     }
 }

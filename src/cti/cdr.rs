@@ -28,10 +28,9 @@ impl CdrStore {
         let io = |source| CdrError::Io { path: path.clone(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut open: BTreeMap<String, (usize, Map<String, Value>)> = BTreeMap::new();
-        if let Ok(f) = File::open(&path) {
-            for (n, line) in BufReader::new(f).lines().enumerate() {
-                let Ok(line) = line else { break };
-                let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&line) else { continue };
+        for (n, line) in read_lines(&path).enumerate() {
+            {
+                let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&line) else { continue };
                 let leg = |m: &Map<String, Value>| m.get("leg_id").and_then(|v| v.as_str()).unwrap_or("").to_string();
                 match m.remove("open") {
                     Some(Value::Object(o)) => {
@@ -43,7 +42,12 @@ impl CdrStore {
                 }
             }
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        // A line torn by a crash must not swallow the next record.
+        let ends_clean = std::fs::read(&path).map(|b| b.last().is_none_or(|c| *c == b'\n')).unwrap_or(true);
+        if !ends_clean {
+            file.write_all(b"\n").map_err(io)?;
+        }
         let mut orphans: Vec<(usize, Map<String, Value>)> = open.into_values().collect();
         orphans.sort_by_key(|(n, _)| *n);
         Ok((CdrStore { path, file }, orphans.into_iter().map(|(_, m)| m).collect()))
@@ -55,33 +59,54 @@ impl CdrStore {
 
     /// Notes a leg's start (no fsync: it guards against the daemon dying, not the machine).
     pub fn note_open(&mut self, opened: &Map<String, Value>) -> Result<(), CdrError> {
-        let line = serde_json::json!({ "open": opened }).to_string();
-        writeln!(self.file, "{line}").map_err(|source| CdrError::Io { path: self.path.clone(), source })
+        let line = serde_json::json!({ "open": opened }).to_string() + "\n";
+        self.file.write_all(line.as_bytes()).map_err(|source| CdrError::Io { path: self.path.clone(), source })
     }
 
     /// Writes a leg's record durably.
     pub fn write(&mut self, cdr: &Map<String, Value>) -> Result<(), CdrError> {
         let io = |source| CdrError::Io { path: self.path.clone(), source };
-        writeln!(self.file, "{}", Value::Object(cdr.clone())).map_err(io)?;
+        // One write per line: a crash cannot interleave half a record with the next.
+        let line = Value::Object(cdr.clone()).to_string() + "\n";
+        self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
 
-    /// Records whose `seq` is greater than `since`, oldest first, at most `limit`.
     pub fn query(&self, since: u64, limit: usize) -> Result<Vec<Value>, CdrError> {
-        let f = File::open(&self.path).map_err(|source| CdrError::Io { path: self.path.clone(), source })?;
-        let mut out = Vec::new();
-        for line in BufReader::new(f).lines() {
-            let Ok(line) = line else { break };
-            let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
-            if v.get("open").is_none() && v.get("seq").and_then(|s| s.as_u64()).is_some_and(|s| s > since) {
-                out.push(v);
-                if out.len() >= limit {
-                    break;
-                }
+        query(&self.path, since, limit)
+    }
+}
+
+/// Records in `path` whose `seq` is greater than `since`, oldest first, at most `limit`.
+pub fn query(path: &Path, since: u64, limit: usize) -> Result<Vec<Value>, CdrError> {
+    if let Err(source) = File::open(path) {
+        return Err(CdrError::Io { path: path.to_path_buf(), source });
+    }
+    let mut out = Vec::new();
+    for line in read_lines(path) {
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
+        if v.get("open").is_none() && v.get("seq").and_then(|s| s.as_u64()).is_some_and(|s| s > since) {
+            out.push(v);
+            if out.len() >= limit {
+                break;
             }
         }
-        Ok(out)
     }
+    Ok(out)
+}
+
+/// The file's lines as bytes, streamed (a torn or non-UTF-8 line is skipped by its
+/// parser, not the end of reading).
+fn read_lines(path: &Path) -> impl Iterator<Item = Vec<u8>> {
+    let mut r = File::open(path).ok().map(BufReader::new);
+    std::iter::from_fn(move || {
+        let r = r.as_mut()?;
+        let mut line = Vec::new();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -114,5 +139,22 @@ mod tests {
         assert_eq!(q.len(), 1);
         assert_eq!(q[0]["leg_id"], "a-1");
         assert!(s.query(5, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_torn_line_hides_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut s, _) = CdrStore::open(dir.path()).unwrap();
+            s.write(&obj(json!({ "leg_id": "a-1", "seq": 1 }))).unwrap();
+        }
+        // A crash in the middle of a record, inside a multi-byte character.
+        let path = dir.path().join("cdr.jsonl");
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"leg_id\":\"\xe7\x8e").unwrap();
+        let (mut s, orphans) = CdrStore::open(dir.path()).unwrap();
+        assert!(orphans.is_empty());
+        s.write(&obj(json!({ "leg_id": "a-2", "seq": 2 }))).unwrap();
+        let legs: Vec<_> = s.query(0, 10).unwrap().iter().map(|v| v["leg_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(legs, ["a-1", "a-2"]);
     }
 }

@@ -20,11 +20,6 @@ type Pending = (u64, HashMap<String, (u64, u64)>);
 /// Lookups remembered at most (far more than calls can wait at once within a timeout).
 const MAX_PENDING: usize = 4096;
 
-struct Store {
-    journal: Journal,
-    cdr: Option<CdrStore>,
-}
-
 pub struct Resume {
     pub last: u64,
     pub oldest: u64,
@@ -36,7 +31,10 @@ pub struct Resume {
 pub struct Hub {
     pub gateway: String,
     pub heartbeat: Duration,
-    store: Mutex<Store>,
+    /// Held briefly (push, resume): the async side takes it too, on the daemon's thread.
+    journal: Mutex<Journal>,
+    /// Held across the fsync, by the writer thread and `cdr.query` (on a blocking thread).
+    cdr: Mutex<Option<CdrStore>>,
     live: broadcast::Sender<Arc<Record>>,
     lookups: broadcast::Sender<Arc<str>>,
     lookup_clients: AtomicUsize,
@@ -101,7 +99,8 @@ impl Hub {
         let hub = Hub {
             gateway: gateway.into(),
             heartbeat,
-            store: Mutex::new(Store { journal, cdr }),
+            journal: Mutex::new(journal),
+            cdr: Mutex::new(cdr),
             live,
             lookups,
             lookup_clients: AtomicUsize::new(0),
@@ -114,25 +113,27 @@ impl Hub {
 
     /// Stores and fans out what the translator produced: a leg's record is on disk
     /// (fsync'd) before its `call.ended` is numbered and sent.
+    ///
+    /// Called from one thread at a time (the record writer; tests): the seq a record gets
+    /// before its fsync is the one its event is pushed under after it.
     pub fn publish(&self, outputs: Vec<Output>) {
-        let mut st = lock(&self.store);
         for o in outputs {
             match o {
                 Output::Event(ev) => {
-                    let rec = st.journal.push(ev);
+                    let rec = lock(&self.journal).push(ev);
                     let _ = self.live.send(rec);
                 }
                 Output::Opened(m) => {
-                    if let Some(c) = &mut st.cdr {
+                    if let Some(c) = lock(&self.cdr).as_mut() {
                         if let Err(e) = c.note_open(&m) {
                             tracing::error!("{e}");
                         }
                     }
                 }
                 Output::Ended { mut event, mut cdr } => {
-                    let seq = st.journal.last_seq() + 1;
+                    let seq = lock(&self.journal).last_seq() + 1;
                     cdr.insert("seq".into(), Value::from(seq));
-                    if let Some(c) = &mut st.cdr {
+                    if let Some(c) = lock(&self.cdr).as_mut() {
                         if let Err(e) = c.write(&cdr) {
                             tracing::error!("call record NOT written: {e}");
                         }
@@ -143,28 +144,28 @@ impl Hub {
                     };
                     data.insert("cdr".into(), Value::Object(cdr));
                     event.insert("data".into(), Value::Object(data));
-                    let rec = st.journal.push(event);
+                    let rec = lock(&self.journal).push(event);
                     let _ = self.live.send(rec);
                 }
             }
         }
-        st.journal.flush();
+        lock(&self.journal).flush();
     }
 
     /// `(last_seq, oldest_seq)`.
     pub fn seqs(&self) -> (u64, u64) {
-        let st = lock(&self.store);
-        (st.journal.last_seq(), st.journal.oldest_seq())
+        let j = lock(&self.journal);
+        (j.last_seq(), j.oldest_seq())
     }
 
     /// A resume, all under one lock so nothing falls between: the last seq, the gap (if
     /// any), the held events after `after` (none without it), and a live receiver.
     pub fn resume(&self, after: Option<u64>) -> Resume {
-        let st = lock(&self.store);
+        let j = lock(&self.journal);
         let live = self.live.subscribe();
-        let (last, oldest) = (st.journal.last_seq(), st.journal.oldest_seq());
+        let (last, oldest) = (j.last_seq(), j.oldest_seq());
         let (gap, events) = match after {
-            Some(a) => st.journal.since(a),
+            Some(a) => j.since(a),
             None => (None, Vec::new()),
         };
         Resume { last, oldest, gap, events, live }
@@ -172,13 +173,14 @@ impl Hub {
 
     /// Events after `after` from the journal (a lagging subscriber catching up).
     pub fn replay(&self, after: u64) -> (Option<super::journal::Gap>, Vec<Arc<Record>>) {
-        lock(&self.store).journal.since(after)
+        lock(&self.journal).since(after)
     }
 
+    /// Reads the records file (call it off the async threads: it can be large).
     pub fn cdr_query(&self, since: u64, limit: usize) -> Result<Vec<Value>, String> {
-        let st = lock(&self.store);
-        match &st.cdr {
-            Some(c) => c.query(since, limit).map_err(|e| e.to_string()),
+        let path = lock(&self.cdr).as_ref().map(|c| c.path().to_path_buf());
+        match path {
+            Some(p) => super::cdr::query(&p, since, limit).map_err(|e| e.to_string()),
             None => Ok(Vec::new()),
         }
     }

@@ -48,9 +48,16 @@ impl Journal {
     pub fn open(path: &Path, cap: usize) -> std::io::Result<Journal> {
         let mut j = Journal::in_memory(cap);
         if let Ok(f) = File::open(path) {
-            for line in BufReader::new(f).lines() {
-                let line = line?;
-                let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&line) else { continue };
+            let mut r = BufReader::new(f);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                if r.read_until(b'\n', &mut buf)? == 0 {
+                    break;
+                }
+                // A line torn by a crash (even mid-character) is skipped, not fatal.
+                let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&buf) else { continue };
+                let Ok(line) = String::from_utf8(buf.strip_suffix(b"\n").unwrap_or(&buf).to_vec()) else { continue };
                 let Some(seq) = m.get("seq").and_then(|s| s.as_u64()) else { continue };
                 if seq <= j.seq {
                     continue;
@@ -78,7 +85,7 @@ impl Journal {
         let json = Value::Object(ev.clone()).to_string();
         let rec = Arc::new(record(self.seq, &ev, json));
         if let Some((path, w)) = &mut self.file {
-            if let Err(e) = writeln!(w, "{}", rec.json) {
+            if let Err(e) = w.write_all(rec.json.as_bytes()).and_then(|_| w.write_all(b"\n")) {
                 tracing::error!(path = %path.display(), "CTI journal write: {e}");
             }
         }
@@ -133,7 +140,8 @@ impl Journal {
     /// Events after `after`, and the gap before them when some are no longer held.
     pub fn since(&self, after: u64) -> (Option<Gap>, Vec<Arc<Record>>) {
         let oldest = self.oldest_seq();
-        let gap = (after + 1 < oldest && after < self.seq).then(|| Gap { from: after + 1, to: oldest - 1 });
+        let gap =
+            (after.saturating_add(1) < oldest && after < self.seq).then(|| Gap { from: after + 1, to: oldest - 1 });
         let events = self.ring.iter().filter(|r| r.seq > after).cloned().collect();
         (gap, events)
     }
@@ -182,7 +190,12 @@ mod tests {
             j.flush();
         }
         // A crash in the middle of a line.
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"seq\":7,\"ty").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"seq\":7,\"from\":\"\xe7\x8e")
+            .unwrap();
         let mut j = Journal::open(&path, 4).unwrap();
         assert_eq!(j.last_seq(), 6);
         assert_eq!(j.oldest_seq(), 3);

@@ -185,6 +185,8 @@ impl Conn {
                 self.filter = filter;
                 if lookup && self.lookups.is_none() {
                     self.lookups = Some(self.hub.join_lookups());
+                } else if !lookup && self.lookups.take().is_some() {
+                    self.hub.leave_lookups();
                 }
                 let r = self.hub.resume(since_seq);
                 self.live = Some(r.live);
@@ -202,8 +204,23 @@ impl Conn {
                 Vec::new()
             }
             ClientMsg::CdrQuery { since_seq, limit, .. } => {
+                // Reads a file: off the runtime's thread (the daemon's tick shares it).
                 let limit = limit.unwrap_or(500).clamp(1, 10_000);
-                vec![result(self.hub.cdr_query(since_seq, limit).map(|cdrs| json!({ "cdrs": cdrs })))]
+                let hub = self.hub.clone();
+                let back = self.results.0.clone();
+                tokio::spawn(async move {
+                    let r = tokio::task::spawn_blocking(move || hub.cdr_query(since_seq, limit))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()));
+                    let msg = match r {
+                        Ok(cdrs) => {
+                            json!({ "v": 1, "type": "result", "req": req, "ok": true, "data": { "cdrs": cdrs } })
+                        }
+                        Err(error) => json!({ "v": 1, "type": "result", "req": req, "ok": false, "error": error }),
+                    };
+                    let _ = back.send(msg).await;
+                });
+                Vec::new()
             }
             other => {
                 // Call control runs in the daemon loop; the answer comes back on `results`.

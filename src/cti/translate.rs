@@ -105,7 +105,11 @@ impl Translator {
     /// The core's call for a stream id: a `leg_id`, or a `call_id` (its first leg).
     pub fn resolve(&self, id: &str) -> Option<u64> {
         let by_leg = self.legs.iter().find(|(_, l)| l.leg_id == id).map(|(k, _)| *k);
-        by_leg.or_else(|| self.legs.iter().filter(|(_, l)| l.call_id == id).map(|(k, _)| *k).min())
+        by_leg
+            .or_else(|| self.legs.iter().filter(|(_, l)| l.call_id == id).map(|(k, _)| *k).min())
+            // A call placed this tick (an originate's answer) is not translated yet; its
+            // id says which one it is.
+            .or_else(|| id.strip_prefix(&self.run_id)?.strip_prefix('-')?.parse().ok())
     }
 
     /// Stream ids of a live call.

@@ -83,7 +83,12 @@ pub async fn login(
     // Verify against a dummy hash for unknown logins: same answer, same time.
     let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| auth::dummy_hash().to_string());
     let pw = password.to_string();
+    // Each check costs ~19 MiB and tens of ms by design: at most two at a time, so a flood
+    // of logins queues instead of exhausting memory.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let permit = CHECKS.acquire().await;
     let verified = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.unwrap_or(false);
+    drop(permit);
     let user = match found {
         Some((u, _)) if verified => u,
         _ => {

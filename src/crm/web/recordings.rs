@@ -80,11 +80,13 @@ pub fn to_browser_wav(b: &[u8]) -> Result<Cow<'_, [u8]>, WavError> {
         FMT_MULAW => ulaw_to_linear,
         _ => return Ok(Cow::Borrowed(b)),
     };
-    let channels = channels.max(1);
-    let data_len = (data.len() * 2) as u32;
+    // Header fields come from the file: keep them sane rather than trust their arithmetic.
+    let channels = channels.clamp(1, 8);
+    let rate = rate.clamp(1, 192_000);
+    let Ok(data_len) = u32::try_from(data.len().saturating_mul(2)) else { return Ok(Cow::Borrowed(b)) };
     let mut out = Vec::with_capacity(44 + data.len() * 2);
     out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(&data_len.saturating_add(36).to_le_bytes());
     out.extend_from_slice(b"WAVEfmt ");
     out.extend_from_slice(&16u32.to_le_bytes());
     out.extend_from_slice(&1u16.to_le_bytes());
