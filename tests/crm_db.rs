@@ -134,6 +134,11 @@ async fn body(pool: &AnyPool, label: &str) {
     assert_eq!(db::search_customers(pool, "赵", 10).await.expect("s").len(), 1);
     assert_eq!(db::search_customers(pool, "186 0000", 10).await.expect("s").len(), 1, "{label}: phone digits");
     assert_eq!(db::search_customers(pool, "", 100).await.expect("s").len(), 4);
+    // The limit counts customers (not their phone rows), in name order.
+    let two = db::search_customers(pool, "", 2).await.expect("s");
+    assert_eq!(two.len(), 2, "{label}");
+    let all = db::search_customers(pool, "", 100).await.expect("s");
+    assert_eq!(two.iter().map(|c| c.id).collect::<Vec<_>>(), all.iter().take(2).map(|c| c.id).collect::<Vec<_>>());
     assert_eq!(db::search_customers(pool, "%_", 100).await.expect("s").len(), 4);
 
     // --- events, cursor, idempotency

@@ -476,12 +476,15 @@ pub async fn search_customers(pool: &AnyPool, q: &str, limit: i64) -> Result<Vec
     let digits = numbers::normalize(q).filter(|n| n.len() >= 3);
     let phone_pat = digits.map(|d| format!("%{}%", like_escape(&d))).unwrap_or_else(|| "\u{1}".into());
     let rows = sqlx::query(&format!(
-        "{CUSTOMER_SELECT} WHERE c.id IN (SELECT c2.id FROM customer c2 WHERE LOWER(c2.name) LIKE $1 \
+        "{CUSTOMER_SELECT} WHERE c.id IN (SELECT c3.id FROM customer c3 WHERE c3.id IN \
+         (SELECT c2.id FROM customer c2 WHERE LOWER(c2.name) LIKE $1 \
          UNION SELECT p2.customer_id FROM customer_phone p2 WHERE p2.normalized LIKE $2) \
+         ORDER BY c3.name, c3.id LIMIT $3) \
          ORDER BY c.name, c.id, p.id"
     ))
     .bind(name_pat)
     .bind(phone_pat)
+    .bind(limit.max(0))
     .fetch_all(pool)
     .await?;
     let mut v = customers_from(&rows)?;

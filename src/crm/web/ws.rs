@@ -36,6 +36,7 @@ pub async fn desktop(
 }
 
 async fn desktop_session(st: AppState, p: Page, mut socket: WebSocket) {
+    let token = p.sess.token.clone();
     let user = p.sess.user;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     // Register before reading the backlog: a pop created in between arrives twice at
@@ -64,11 +65,19 @@ async fn desktop_session(st: AppState, p: Page, mut socket: WebSocket) {
         st.hub.unregister(user.id, conn);
         return;
     }
+    let mut recheck = tokio::time::interval(SESSION_RECHECK);
+    recheck.tick().await;
     loop {
         tokio::select! {
             _ = crate::crm::stopped(&mut shutdown) => {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
+            }
+            _ = recheck.tick() => {
+                if !session_alive(&st, &token).await {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
             }
             Some(m) = rx.recv() => {
                 if socket.send(Message::text(m)).await.is_err() {
@@ -109,7 +118,18 @@ pub async fn live(State(st): State<AppState>, p: Page, headers: HeaderMap, ws: U
         Ok(ws) => ws,
         Err(e) => return Ok(e.into_response()),
     };
-    Ok(ws.on_upgrade(move |socket| live_session(st, socket)))
+    let token = p.sess.token.clone();
+    Ok(ws.on_upgrade(move |socket| live_session(st, token, socket)))
+}
+
+/// How often an open browser socket re-checks its session: a logout, an expiry or a
+/// deactivated user ends the stream of customer data within this time.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The session behind a socket still exists (a database error counts as yes: an outage
+/// must not drop every desktop).
+async fn session_alive(st: &AppState, token: &str) -> bool {
+    !matches!(db::session(&st.pool, token, now_ms()).await, Ok(None))
 }
 
 async fn snapshot(st: &AppState) -> Option<String> {
@@ -122,10 +142,10 @@ async fn snapshot(st: &AppState) -> Option<String> {
     }
 }
 
-async fn live_session(st: AppState, mut socket: WebSocket) {
+async fn live_session(st: AppState, token: String, mut socket: WebSocket) {
     let mut rx = st.hub.subscribe_live();
     let mut shutdown = st.shutdown.clone();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut tick = tokio::time::interval(SESSION_RECHECK);
     loop {
         tokio::select! {
             _ = crate::crm::stopped(&mut shutdown) => {
@@ -135,6 +155,10 @@ async fn live_session(st: AppState, mut socket: WebSocket) {
             // The first tick fires at once: the initial snapshot; later ones refresh
             // gateway status and drop stale legs.
             _ = tick.tick() => {
+                if !session_alive(&st, &token).await {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
                 if let Some(s) = snapshot(&st).await {
                     if socket.send(Message::text(s)).await.is_err() {
                         break;
