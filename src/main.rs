@@ -490,7 +490,7 @@ fn crm(what: CrmCmd) -> ExitCode {
                     }
                 };
                 tracing::info!(url = %format!("http://{}/", crm.local_addr()), "CRM running");
-                let _ = sd_notify_ready();
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
                 let stop = async {
                     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                         Ok(t) => t,
@@ -551,10 +551,6 @@ fn crm(what: CrmCmd) -> ExitCode {
             })
         }
     }
-}
-
-fn sd_notify_ready() -> std::io::Result<()> {
-    sd_notify::notify(false, &[sd_notify::NotifyState::Ready])
 }
 
 fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {

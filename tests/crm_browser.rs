@@ -9,6 +9,7 @@
 //! installs them).
 #![allow(clippy::disallowed_methods)]
 
+mod common;
 use fantoccini::{ClientBuilder, Locator};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,10 +23,6 @@ impl Drop for Driver {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn gateway_config(dir: &Path) -> trunkd::config::Config {
@@ -122,7 +119,7 @@ async fn agent_desktop_pops_the_vip_and_plays_the_recording() {
     }));
 
     // The browser.
-    let port = free_port();
+    let port = common::free_port();
     let _driver = Driver(
         Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))

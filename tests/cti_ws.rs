@@ -6,6 +6,7 @@
 //! Real time: a real process and real sockets.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -17,10 +18,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct Daemon(Child);
 
@@ -164,7 +161,7 @@ async fn keep(ws: &mut Ws, m: Value, events: &mut Vec<Value>) {
 #[tokio::test(flavor = "current_thread")]
 async fn a_crm_over_websocket() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let mut daemon = start(dir.path(), port);
     let mut ws = connect_when_up(port).await;
 

@@ -249,22 +249,13 @@ async fn store_loop(
     out: mpsc::UnboundedSender<String>,
 ) {
     let mut req_n = 0u64;
-    // Upper bound of the CDR backfill in progress (seq of the gap's `to_seq` is not needed:
-    // we page until a short page).
     while let Some(w) = rx.recv().await {
         match w {
             Work::Event(v, raw) => {
-                // SQLite answers "database is locked" at once when two writers' deferred
-                // transactions collide (its deadlock avoidance): try again shortly. The
-                // store is idempotent by seq, so a retry cannot store twice.
-                let mut tries = 0u32;
-                while let Err(e) = handle_event(&shared, &gateway, &v, &raw).await {
-                    tries += 1;
-                    if tries > 8 {
-                        tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed; will resume from the last stored event");
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
+                // The store is idempotent by seq, so a retry cannot store twice.
+                if let Err(e) = retried(|| handle_event(&shared, &gateway, &v, &raw)).await {
+                    tracing::error!(gateway = %gateway, error = %e, "crm: storing event failed; will resume from the last stored event");
+                    return;
                 }
             }
             Work::Gap { from_seq } => {
@@ -290,6 +281,21 @@ async fn store_loop(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Runs `f` again while it fails, up to 8 more times, 10 ms doubling to 320 ms apart:
+/// SQLite answers "database is locked" at once when two writers collide.
+async fn retried<T, E, Fut: std::future::Future<Output = Result<T, E>>>(mut f: impl FnMut() -> Fut) -> Result<T, E> {
+    let mut tries = 0u32;
+    loop {
+        match f().await {
+            Err(_) if tries < 8 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
+            }
+            r => return r,
         }
     }
 }
@@ -456,14 +462,7 @@ async fn handle_event(shared: &Arc<Shared>, gateway: &str, v: &Value, raw: &str)
     match kind {
         "agent.offered" => {
             // Stored already: a failure here must be retried here, not by storing again.
-            let mut tries = 0u32;
-            while let Err(e) = pop::on_agent_offered(shared, gateway, v).await {
-                tries += 1;
-                if tries > 8 {
-                    return Err(e);
-                }
-                tokio::time::sleep(Duration::from_millis(5u64 << tries.min(6))).await;
-            }
+            retried(|| pop::on_agent_offered(shared, gateway, v)).await?
         }
         "call.answered" | "call.ended" | "call.failed" => pop::on_call_state(shared, v).await?,
         _ => {}

@@ -44,7 +44,7 @@ impl CdrStore {
         }
         let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
         // A line torn by a crash must not swallow the next record.
-        let ends_clean = std::fs::read(&path).map(|b| b.last().is_none_or(|c| *c == b'\n')).unwrap_or(true);
+        let ends_clean = last_byte(&path).is_none_or(|c| c == b'\n');
         if !ends_clean {
             file.write_all(b"\n").map_err(io)?;
         }
@@ -93,6 +93,16 @@ pub fn query(path: &Path, since: u64, limit: usize) -> Result<Vec<Value>, CdrErr
         }
     }
     Ok(out)
+}
+
+/// The file's last byte (without reading the rest of it).
+fn last_byte(path: &Path) -> Option<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    f.seek(SeekFrom::End(-1)).ok()?;
+    let mut b = [0u8];
+    f.read_exact(&mut b).ok()?;
+    Some(b[0])
 }
 
 /// The file's lines as bytes, streamed (a torn or non-UTF-8 line is skipped by its

@@ -108,11 +108,7 @@ impl Cti {
                 let id = self.call(&call_id)?;
                 let item = match (prompt, tone) {
                     (Some(p), None) => {
-                        let p = std::path::PathBuf::from(p);
-                        if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                            return Err("`prompt` is a path under the prompts directory".into());
-                        }
-                        PlayItem::File(p)
+                        PlayItem::File(relative(&p).ok_or("`prompt` is a path under the prompts directory")?)
                     }
                     (None, Some(t)) => {
                         let kind = crate::dsp::tone::ToneKind::from_name(&t).ok_or_else(|| format!("no tone `{t}`"))?;
@@ -126,13 +122,7 @@ impl Cti {
                 let id = self.call(&call_id)?;
                 let (cid, _) = self.ids_of(id);
                 let path = match path {
-                    Some(p) => {
-                        let p = std::path::PathBuf::from(p);
-                        if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                            return Err("`path` is relative to the recordings directory".into());
-                        }
-                        p
-                    }
+                    Some(p) => relative(&p).ok_or("`path` is relative to the recordings directory")?,
                     None => format!("cti/{cid}.wav").into(),
                 };
                 let mode = crate::core::media::recorder::RecordMode::Mono;
@@ -165,4 +155,11 @@ impl Cti {
             (l.clone(), l)
         })
     }
+}
+
+/// A client's path, kept inside the directory it is relative to (no `/…`, no `..`).
+fn relative(p: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(p);
+    let inside = !p.is_absolute() && !p.components().any(|c| matches!(c, std::path::Component::ParentDir));
+    inside.then_some(p)
 }

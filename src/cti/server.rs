@@ -166,20 +166,13 @@ impl Conn {
         let msg: ClientMsg = match serde_json::from_str(text) {
             Ok(m) => m,
             Err(e) => {
-                let req = serde_json::from_str::<Value>(text).ok().and_then(|v| v.get("req").cloned());
-                return vec![json!({ "v": 1, "type": "result", "req": req, "ok": false,
-                    "error": format!("bad message: {e}") })
-                .to_string()];
+                let v = serde_json::from_str::<Value>(text).ok();
+                let req = v.as_ref().and_then(|v| v.get("req")).and_then(Value::as_str);
+                return vec![result_msg(req, Err(format!("bad message: {e}"))).to_string()];
             }
         };
         let req = msg.req().map(str::to_string);
-        let result = |r: Result<Value, String>| -> String {
-            match r {
-                Ok(data) => json!({ "v": 1, "type": "result", "req": req, "ok": true, "data": data }),
-                Err(error) => json!({ "v": 1, "type": "result", "req": req, "ok": false, "error": error }),
-            }
-            .to_string()
-        };
+        let result = |r: Result<Value, String>| result_msg(req.as_deref(), r).to_string();
         match msg {
             ClientMsg::Subscribe { since_seq, filter, lookup, .. } => {
                 self.filter = filter;
@@ -212,13 +205,7 @@ impl Conn {
                     let r = tokio::task::spawn_blocking(move || hub.cdr_query(since_seq, limit))
                         .await
                         .unwrap_or_else(|e| Err(e.to_string()));
-                    let msg = match r {
-                        Ok(cdrs) => {
-                            json!({ "v": 1, "type": "result", "req": req, "ok": true, "data": { "cdrs": cdrs } })
-                        }
-                        Err(error) => json!({ "v": 1, "type": "result", "req": req, "ok": false, "error": error }),
-                    };
-                    let _ = back.send(msg).await;
+                    let _ = back.send(result_msg(req.as_deref(), r.map(|cdrs| json!({ "cdrs": cdrs })))).await;
                 });
                 Vec::new()
             }
@@ -236,15 +223,19 @@ impl Conn {
                         },
                         Err(_) => Err("the gateway is shutting down".to_string()),
                     };
-                    let msg = match r {
-                        Ok(data) => json!({ "v": 1, "type": "result", "req": req, "ok": true, "data": data }),
-                        Err(error) => json!({ "v": 1, "type": "result", "req": req, "ok": false, "error": error }),
-                    };
-                    let _ = back.send(msg).await;
+                    let _ = back.send(result_msg(req.as_deref(), r)).await;
                 });
                 Vec::new()
             }
         }
+    }
+}
+
+/// The answer to a client op that carried `req`.
+fn result_msg(req: Option<&str>, r: Result<Value, String>) -> Value {
+    match r {
+        Ok(data) => json!({ "v": 1, "type": "result", "req": req, "ok": true, "data": data }),
+        Err(error) => json!({ "v": 1, "type": "result", "req": req, "ok": false, "error": error }),
     }
 }
 

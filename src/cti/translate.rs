@@ -77,6 +77,16 @@ fn party(p: &Party) -> Value {
     Value::Object(m)
 }
 
+/// What every event starts with.
+fn header(kind: &str, at: DateTime<Utc>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("v".into(), json!(1));
+    m.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
+    m.insert("ts".into(), json!(ts(at)));
+    m.insert("type".into(), json!(kind));
+    m
+}
+
 fn cause_json(c: Cause) -> Value {
     json!({ "q850": c.code(), "name": c.name() })
 }
@@ -118,11 +128,7 @@ impl Translator {
     }
 
     fn envelope(&self, l: &Leg, kind: &str, csta: &str, at: DateTime<Utc>) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("v".into(), json!(1));
-        m.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
-        m.insert("ts".into(), json!(ts(at)));
-        m.insert("type".into(), json!(kind));
+        let mut m = header(kind, at);
         if !csta.is_empty() {
             m.insert("csta".into(), json!(csta));
         }
@@ -151,11 +157,7 @@ impl Translator {
             if let EventKind::SpanAlarm { alarms } = &ev.kind {
                 let (kind, desc) =
                     if alarms.is_down() { ("span.alarm", alarms.describe()) } else { ("span.up", String::new()) };
-                let mut m = Map::new();
-                m.insert("v".into(), json!(1));
-                m.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
-                m.insert("ts".into(), json!(ts(at)));
-                m.insert("type".into(), json!(kind));
+                let mut m = header(kind, at);
                 m.insert("device".into(), json!(ev.device));
                 m.insert("data".into(), json!({ "alarms": desc }));
                 out.push(Output::Event(m));
@@ -411,11 +413,7 @@ impl Translator {
         cdr.insert("talk_ms".into(), json!(0));
         cdr.insert("cause".into(), cause_json(cause));
         cdr.insert("end_reason".into(), json!("gateway restart"));
-        let mut ev = Map::new();
-        ev.insert("v".into(), json!(1));
-        ev.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
-        ev.insert("ts".into(), json!(ts(at)));
-        ev.insert("type".into(), json!("call.ended"));
+        let mut ev = header("call.ended", at);
         ev.insert("csta".into(), json!("ConnectionCleared"));
         for k in ["call_id", "leg_id", "direction", "device", "from", "to"] {
             if let Some(v) = opened.get(k) {

@@ -41,6 +41,8 @@ pub enum DaemonError {
     Control { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Records(#[from] crate::cti::cdr::CdrError),
 }
 
 /// How the loop presents what happens.
@@ -183,8 +185,7 @@ async fn start_cti(
         cfg.lines.iter().filter(|l| l.kind == crate::config::LineKind::Fxs).map(|l| l.name.clone()).collect()
     });
     let heartbeat = Duration::from_secs(c.heartbeat_s);
-    let (hub, ends) = Hub::open(&cfg.general.name, &cfg.general.data_dir, c.retain_events, heartbeat, now)
-        .map_err(|e| DaemonError::Io(std::io::Error::other(e.to_string())))?;
+    let (hub, ends) = Hub::open(&cfg.general.name, &cfg.general.data_dir, c.retain_events, heartbeat, now)?;
     let mut bound = None;
     if let Some(c) = &cfg.cti {
         let token_path = c.token_path(&cfg.general.data_dir);

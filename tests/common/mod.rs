@@ -65,3 +65,8 @@ pub fn tone_ratio(x: &[i16], freq: f32) -> f32 {
         2.0 * p / (x.len() as f32 * total)
     }
 }
+
+/// A TCP port nobody listens on right now (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
