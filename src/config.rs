@@ -179,8 +179,12 @@ pub struct LineConfig {
     pub ports: u16,
     pub zone: Option<String>,
     pub law: Option<Law>,
+    /// The FXS profile: of our ports (`kind = "fxs"`), or of the simulated central office
+    /// facing our FXO ports (`kind = "fxo"` on the simulated backend).
     #[serde(default)]
     pub fxs: FxsProfile,
+    /// The FXO profile: of our ports (`kind = "fxo"`), or of the simulated telephones on
+    /// our FXS ports (`kind = "fxs"` on the simulated backend).
     #[serde(default)]
     pub fxo: FxoProfile,
 }

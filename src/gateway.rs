@@ -15,7 +15,7 @@ use crate::dsp::g711::Law;
 use crate::dsp::zone::{builtin_zone, ToneZone};
 use crate::ivr::host::ScriptHost;
 use crate::plugin::chain::PluginChain;
-use crate::signalling::analog::{AnalogLines, FxoProfile, FxsProfile};
+use crate::signalling::analog::{AnalogLines, FxsProfile};
 use crate::signalling::em::EmSpan;
 use crate::signalling::pri::{PriSpan, Side};
 use crate::signalling::{Party, SignallingCore};
@@ -159,15 +159,18 @@ impl Gateway {
             let zone = zone_for(cfg, l.zone.as_ref())?;
             let law = l.law.unwrap_or(cfg.general.law);
             let (near, nsig, fsig): (PathKind, Box<dyn SignallingCore>, Box<dyn SignallingCore>) = match l.kind {
+                // The simulated far end takes the other kind's profile from the same
+                // line: a simulated CO sends the caller ID `fxs` describes, a simulated
+                // telephone listens as `fxo` says.
                 LineKind::Fxs => (
                     PathKind::Fxs,
                     Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
-                    Box::new(AnalogLines::fxo(FxoProfile::default(), l.ports as usize)),
+                    Box::new(AnalogLines::fxo(l.fxo.clone(), l.ports as usize)),
                 ),
                 LineKind::Fxo => (
                     PathKind::Fxo,
                     Box::new(AnalogLines::fxo(l.fxo.clone(), l.ports as usize)),
-                    Box::new(AnalogLines::fxs(fxs_profile(&FxsProfile::default(), &zone), l.ports as usize)),
+                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
                 ),
             };
             let span = specs.len();
@@ -221,6 +224,15 @@ impl Gateway {
             FarEnd { engine, control, callers, placed: 0 }
         });
         Ok(Gateway { engine, far, ports })
+    }
+
+    /// Local wall-clock time at `at` (unix seconds and UTC offset), for caller ID's date and
+    /// time on both the gateway and the simulated far end.
+    pub fn set_wall_clock(&mut self, at: Instant, unix_secs: i64, utc_offset_secs: i32) {
+        self.engine.set_wall_clock(at, unix_secs, utc_offset_secs);
+        if let Some(f) = &mut self.far {
+            f.engine.set_wall_clock(at, unix_secs, utc_offset_secs);
+        }
     }
 
     /// One 20 ms tick of the gateway and of the simulated world.

@@ -11,6 +11,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod analyze;
 pub mod backend;
 pub mod config;
 pub mod core;

@@ -78,6 +78,17 @@ enum Cmd {
         #[arg(long, short, default_value = "/etc/trunkd/trunkd.toml")]
         config: PathBuf,
     },
+    /// Print what the gateway hears in a recording (WAV): DTMF digits, caller ID, call-progress
+    /// tones and the cadence of a repeating tone (as a tone-zone entry), fax/modem tones, R2 MF.
+    Analyze {
+        file: PathBuf,
+        /// Match call-progress tones against this zone only (repeatable; default: every built-in zone).
+        #[arg(long = "zone")]
+        zones: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// IVR script tools.
     Ivr {
         #[command(subcommand)]
@@ -224,6 +235,7 @@ fn main() -> ExitCode {
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
         Cmd::Crm { what } => crm(what),
+        Cmd::Analyze { file, zones, json } => analyze(&file, zones, json),
         Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),
         Cmd::Plugin { what: PluginCmd::Check { file, settings, called, caller, classification, timeout_ms } } => {
             plugin_check(file, settings, called, caller, classification, timeout_ms)
@@ -375,6 +387,49 @@ fn run(cfg: Config, config_path: Option<PathBuf>, live: bool, duration: Option<u
             ExitCode::FAILURE
         }
     }
+}
+
+fn analyze(file: &std::path::Path, zones: Vec<String>, json: bool) -> ExitCode {
+    let reports = match trunkd::analyze::analyze_file(file, &trunkd::analyze::AnalyzeOptions { zones }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("trunkd analyze: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let many = reports.len() > 1;
+    for r in &reports {
+        if many {
+            let what = match r.channel {
+                1 => " (a trunkd recording: the line)",
+                2 => " (a trunkd recording: what trunkd sent)",
+                _ => "",
+            };
+            println!("channel {}{what}:", r.channel);
+        }
+        if r.findings.is_empty() {
+            println!("  nothing recognised");
+        }
+        for f in &r.findings {
+            println!("  {f}");
+        }
+        if let Some(c) = &r.cadence {
+            let freqs: Vec<String> = c.freqs.iter().map(|(f, l)| format!("{f:.0} Hz at {l:.1} dBm0")).collect();
+            let cad: Vec<String> = c.cadence.iter().map(u32::to_string).collect();
+            println!(
+                "  repeating tone: {} cadence {} ms ({} cycles); as a zone entry:",
+                freqs.join(" + "),
+                cad.join("/"),
+                c.cycles
+            );
+            println!("    {}", c.zone_entry);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// The demo: the daemon, and the CRM following its CTI stream, in one process.

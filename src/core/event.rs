@@ -83,6 +83,15 @@ pub enum EventKind {
     SpanAlarm {
         alarms: Alarms,
     },
+    /// On-hook caller ID was decoded on a line (before its call is offered).
+    CallerId {
+        /// The format heard (`etsi`, `bell202-mdmf`, `dtmf`, …).
+        format: String,
+    },
+    /// A fax or modem tone (`cng`, `ced`, `ans-pr`, `ans-am`) heard on the call.
+    ToneDetected {
+        tone: String,
+    },
     /// Something went wrong that a user should see (bad prompt, no route, …).
     Problem(String),
     /// An application set a call variable.
@@ -144,6 +153,8 @@ impl fmt::Display for CoreEvent {
             EventKind::Answered => write!(f, "answered"),
             EventKind::Playing { what } => write!(f, "playing {what}"),
             EventKind::Digit(d) => write!(f, "digit {d}"),
+            EventKind::CallerId { format } => write!(f, "caller ID received ({format})"),
+            EventKind::ToneDetected { tone } => write!(f, "heard a fax/modem tone: {tone}"),
             EventKind::Collected { digits, timed_out } => {
                 write!(f, "collected \"{digits}\"{}", if *timed_out { " (timeout)" } else { "" })
             }

@@ -17,8 +17,11 @@ pub mod status;
 
 use crate::backend::line::{Alarms, PathKind};
 use crate::backend::{Backend, BackendEvent, Frame, FRAME_SAMPLES};
+use crate::dsp::callerid::{CallerIdDetector, CallerIdGenerator, CallerIdReport, CidDateTime, CidDetect};
 use crate::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfGenerator, DtmfRxConfig, DtmfTxConfig};
+use crate::dsp::faxtone::{FaxTone, FaxToneDetector};
 use crate::dsp::level::SilenceDetector;
+use crate::dsp::progress::{ProgressConfig, ProgressDetector, ProgressTone};
 use crate::dsp::tone::{ToneGenerator, ToneKind};
 use crate::dsp::zone::ToneZone;
 use crate::signalling::{CallCommand, CallEvent, Cause, Party, SigInput, SigOutput, SignallingCore};
@@ -98,9 +101,36 @@ struct Chan {
     dtmf_tx: DtmfGenerator,
     sending_digits: bool,
     line_tone: Option<ToneGenerator>,
+    /// On-hook caller ID being sent (FXS), before any tone or call audio.
+    cid_tx: Option<Box<CallerIdGenerator>>,
+    /// The detectors the stack asked for ([`SignallingCore::listen`]), built on demand and
+    /// dropped when no longer wanted, so idle channels cost nothing.
+    cid_rx: Option<(CidDetect, Box<CallerIdDetector>)>,
+    progress: Option<Box<ProgressDetector>>,
+    /// Fax and modem answer tones, on every call.
+    fax: Option<Box<FaxToneDetector>>,
 }
 
 impl Chan {
+    fn new(number: u16, audio: bool) -> Chan {
+        Chan {
+            number,
+            audio,
+            call: None,
+            in_use: false,
+            hangup_sent: false,
+            rx: [0; FRAME_SAMPLES],
+            dtmf: DtmfDetector::new(DtmfRxConfig::default()),
+            dtmf_tx: DtmfGenerator::new(DtmfTxConfig::default()),
+            sending_digits: false,
+            line_tone: None,
+            cid_tx: None,
+            cid_rx: None,
+            progress: None,
+            fax: None,
+        }
+    }
+
     /// Back to idle: no tone, no digits queued, a fresh detector.
     fn reset(&mut self) {
         self.in_use = false;
@@ -109,7 +139,18 @@ impl Chan {
         self.sending_digits = false;
         self.dtmf_tx = DtmfGenerator::new(DtmfTxConfig::default());
         self.dtmf.reset();
+        self.cid_tx = None;
+        self.progress = None;
+        self.fax = None;
     }
+}
+
+/// What the receive side heard on a channel this tick, handled once all channels are read.
+enum Heard {
+    Digit(char),
+    CallerId(Box<CallerIdReport>),
+    Progress(ProgressTone),
+    Fax(FaxTone),
 }
 
 struct Group {
@@ -192,7 +233,10 @@ pub struct Engine {
     accepting: bool,
     now: Instant,
     scratch: Vec<BackendEvent>,
-    digits: Vec<(usize, usize, char)>,
+    heard: Vec<(usize, usize, Heard)>,
+    /// Local wall-clock time at an instant (unix seconds, UTC offset), for the date and
+    /// time in caller ID; the daemon sets it (the core never reads a clock).
+    wall_clock: Option<(Instant, i64, i32)>,
     tx_done: Vec<TxDone>,
     ids: Vec<u64>,
 }
@@ -214,18 +258,7 @@ impl Engine {
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|c| c.path != PathKind::Hdlc || !c.audio)
-                    .map(|c| Chan {
-                        number: c.number,
-                        audio: c.audio,
-                        call: None,
-                        in_use: false,
-                        hangup_sent: false,
-                        rx: [0; FRAME_SAMPLES],
-                        dtmf: DtmfDetector::new(DtmfRxConfig::default()),
-                        dtmf_tx: DtmfGenerator::new(DtmfTxConfig::default()),
-                        sending_digits: false,
-                        line_tone: None,
-                    })
+                    .map(|c| Chan::new(c.number, c.audio))
                     .collect();
                 let max = chans.iter().map(|c| c.number as usize + 1).max().unwrap_or(0);
                 let mut index = vec![None; max];
@@ -265,7 +298,8 @@ impl Engine {
             accepting: true,
             now: Instant::ZERO,
             scratch: Vec::new(),
-            digits: Vec::new(),
+            heard: Vec::new(),
+            wall_clock: None,
             tx_done: Vec::new(),
             ids: Vec::new(),
         }
@@ -390,14 +424,13 @@ impl Engine {
             }
             self.drain_sig(g);
         }
-        // 3. Receive audio, detect digits.
+        // 3. Receive audio, detect digits, caller ID and tones.
         self.media_rx();
-        let digits = std::mem::take(&mut self.digits);
-        for &(g, ci, d) in &digits {
-            self.on_digit(g, ci, d);
+        let mut heard = std::mem::take(&mut self.heard);
+        for (g, ci, h) in heard.drain(..) {
+            self.on_heard(g, ci, h);
         }
-        self.digits = digits;
-        self.digits.clear();
+        self.heard = heard;
         // 4. Lookup and routing answers, operation deadlines and applications.
         self.poll_lookups();
         self.poll_advice();
@@ -449,6 +482,7 @@ impl Engine {
                         c.sending_digits = true;
                     }
                 }
+                SigOutput::SendCallerId { chan, cid } => self.send_caller_id(g, chan, cid),
                 SigOutput::Event { chan, event } => {
                     if let Some(ci) = self.groups[g].chan_index(chan) {
                         self.on_call_event(g, ci, event);
@@ -1014,6 +1048,68 @@ impl Engine {
         self.emit_call(a, EventKind::Bridged { peer: b });
     }
 
+    /// Sets the local wall-clock time at `at` (caller ID carries the date and time).
+    pub fn set_wall_clock(&mut self, at: Instant, unix_secs: i64, utc_offset_secs: i32) {
+        self.wall_clock = Some((at, unix_secs, utc_offset_secs));
+    }
+
+    /// Local month, day, hour and minute now, when the daemon gave a wall clock.
+    fn local_datetime(&self) -> Option<CidDateTime> {
+        use chrono::{Datelike, Timelike};
+        let (at, unix, offset) = self.wall_clock?;
+        let secs = unix + self.now.saturating_duration_since(at).as_secs() as i64 + i64::from(offset);
+        let t = chrono::DateTime::from_timestamp(secs, 0)?;
+        Some(CidDateTime { month: t.month() as u8, day: t.day() as u8, hour: t.hour() as u8, minute: t.minute() as u8 })
+    }
+
+    fn send_caller_id(
+        &mut self,
+        g: usize,
+        chan: u16,
+        cid: Option<Box<(crate::dsp::callerid::CidTxConfig, crate::dsp::callerid::CallerIdMessage)>>,
+    ) {
+        let Some(ci) = self.groups[g].chan_index(chan) else { return };
+        let Some(cid) = cid else {
+            self.groups[g].chans[ci].cid_tx = None;
+            return;
+        };
+        let (cfg, mut msg) = *cid;
+        if msg.datetime.is_none() {
+            msg.datetime = self.local_datetime();
+        }
+        match CallerIdGenerator::new(&cfg, &msg) {
+            Ok(gen) => self.groups[g].chans[ci].cid_tx = Some(Box::new(gen)),
+            Err(e) => {
+                // The call still rings, without caller ID.
+                tracing::warn!(group = %self.groups[g].name, chan, "caller ID not sent: {e}");
+                self.groups[g].sig.handle_input(self.now, SigInput::CallerIdSent { chan });
+                self.drain_sig(g);
+            }
+        }
+    }
+
+    fn on_heard(&mut self, g: usize, ci: usize, h: Heard) {
+        let chan = self.groups[g].chans[ci].number;
+        let input = match h {
+            Heard::Digit(d) => return self.on_digit(g, ci, d),
+            Heard::Fax(tone) => {
+                if let Some(id) = self.groups[g].chans[ci].call {
+                    self.emit_call(id, EventKind::ToneDetected { tone: tone.name().to_string() });
+                }
+                return;
+            }
+            Heard::Progress(tone) => SigInput::Progress { chan, tone },
+            Heard::CallerId(report) => {
+                let format = report.format.name().to_string();
+                let device = self.groups[g].device(ci);
+                self.emit(None, device, EventKind::CallerId { format });
+                SigInput::CallerId { chan, report: *report }
+            }
+        };
+        self.groups[g].sig.handle_input(self.now, input);
+        self.drain_sig(g);
+    }
+
     fn on_digit(&mut self, g: usize, ci: usize, d: char) {
         let chan = self.groups[g].chans[ci].number;
         self.groups[g].sig.handle_input(self.now, SigInput::Dtmf { chan, digit: d });
@@ -1393,6 +1489,7 @@ impl Engine {
                     continue;
                 }
                 backend.read_audio(group.span, c.number, &mut c.rx);
+                listen(group.sig.as_ref(), &group.zone, c, |h| self.heard.push((g, ci, h)));
                 // Listen while the stack has the channel busy (collecting digits before a
                 // call exists, too); when it is idle again, start the next use afresh.
                 let busy = c.call.is_some() || !(group.sig.is_idle(c.number) || group.sig.is_blocked(c.number));
@@ -1413,7 +1510,7 @@ impl Engine {
                     c.dtmf.process(&c.rx);
                     while let Some(ev) = c.dtmf.poll_event() {
                         if matches!(ev.kind, DtmfEventKind::End { .. }) {
-                            self.digits.push((g, ci, ev.digit));
+                            self.heard.push((g, ci, Heard::Digit(ev.digit)));
                         }
                     }
                 }
@@ -1435,7 +1532,13 @@ impl Engine {
                 let mut tx: Frame = [0; FRAME_SAMPLES];
                 let call = c.call;
                 let mut bridge_from = None;
-                if let Some(t) = &mut c.line_tone {
+                if let Some(cid) = &mut c.cid_tx {
+                    cid.fill(&mut tx);
+                    if cid.is_done() {
+                        c.cid_tx = None;
+                        done.push(TxDone::CallerIdSent(g, c.number));
+                    }
+                } else if let Some(t) = &mut c.line_tone {
                     t.fill(&mut tx);
                 } else if c.sending_digits {
                     c.dtmf_tx.fill(&mut tx);
@@ -1483,6 +1586,10 @@ impl Engine {
                     self.groups[g].sig.handle_input(self.now, SigInput::DigitsSent { chan });
                     self.drain_sig(g);
                 }
+                TxDone::CallerIdSent(g, chan) => {
+                    self.groups[g].sig.handle_input(self.now, SigInput::CallerIdSent { chan });
+                    self.drain_sig(g);
+                }
                 TxDone::RecordSilence(id) => self.stop_record_op(id),
                 TxDone::Played(id) => match self.calls.get(&id).map(|c| &c.op) {
                     Some(Some(Op::Play { .. })) => self.complete_op(id, OpResult::Played { interrupted: None }),
@@ -1499,8 +1606,44 @@ impl Engine {
 /// Follow-up work found while sending frames.
 enum TxDone {
     DigitsSent(usize, u16),
+    CallerIdSent(usize, u16),
     Played(u64),
     RecordSilence(u64),
+}
+
+/// Runs the detectors the stack wants on `c`'s received frame (building or dropping them
+/// as its wishes change) and the fax-tone detector on calls; reports what was heard.
+fn listen(sig: &dyn SignallingCore, zone: &ToneZone, c: &mut Chan, mut heard: impl FnMut(Heard)) {
+    let want = sig.listen(c.number);
+    match (want.caller_id, &c.cid_rx) {
+        (Some(mode), Some((have, _))) if *have == mode => {}
+        (Some(mode), _) => c.cid_rx = Some((mode, Box::new(CallerIdDetector::new(mode)))),
+        (None, _) => c.cid_rx = None,
+    }
+    if let Some((_, d)) = &mut c.cid_rx {
+        d.process(&c.rx);
+        while let Some(r) = d.poll() {
+            heard(Heard::CallerId(Box::new(r)));
+        }
+    }
+    if want.progress {
+        let d = c.progress.get_or_insert_with(|| Box::new(ProgressDetector::new(zone, ProgressConfig::default())));
+        d.process(&c.rx);
+        while let Some(ev) = d.poll() {
+            heard(Heard::Progress(ev.tone));
+        }
+    } else {
+        c.progress = None;
+    }
+    if c.call.is_some() {
+        let d = c.fax.get_or_insert_with(|| Box::new(FaxToneDetector::new()));
+        d.process(&c.rx);
+        while let Some(ev) = d.poll() {
+            heard(Heard::Fax(ev.tone));
+        }
+    } else {
+        c.fax = None;
+    }
 }
 
 /// An offered call as the lookup and the advisor see it (caller revealed: they route on it).

@@ -222,6 +222,9 @@ impl Translator {
             EventKind::Digit(d) => {
                 out.extend(self.leg_event(id, "dtmf.received", "", at, json!({ "digit": d.to_string() })));
             }
+            EventKind::ToneDetected { tone } => {
+                out.extend(self.leg_event(id, "tone.detected", "", at, json!({ "tone": tone })));
+            }
             EventKind::Collected { digits, timed_out } => {
                 let Some(l) = self.legs.get_mut(&id) else { return };
                 let node = if l.node.is_empty() { "collect".to_string() } else { l.node.clone() };
@@ -266,6 +269,7 @@ impl Translator {
             }
             EventKind::Ended { cause, talk, .. } => self.ended(id, *cause, talk.is_some(), at, out),
             EventKind::Seized
+            | EventKind::CallerId { .. }
             | EventKind::Proceeding
             | EventKind::Playing { .. }
             | EventKind::SpanAlarm { .. }

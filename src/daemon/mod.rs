@@ -82,6 +82,9 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let start = std::time::Instant::now();
+    // The engines run on `Instant`s from `start`; caller ID wants the local date and time.
+    let local = chrono::Local::now();
+    gw.set_wall_clock(Instant::ZERO, local.timestamp(), local.offset().local_minus_utc());
     let watchdog = {
         let mut usec = 0u64;
         sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec) / 2)

@@ -1,5 +1,6 @@
-//! Telephony DSP for trunkd: G.711 companding, DTMF generation and detection, call
-//! progress tones, tone zones and cheap level measurement.
+//! Telephony DSP for trunkd: G.711 companding, DTMF generation and detection, on-hook
+//! caller ID (FSK and DTMF), call progress tones and their detection, fax/modem connect
+//! tone detection, R2 MF, tone zones and cheap level measurement.
 //!
 //! Every type here is a sans-IO state machine: it is fed samples and asked for results.
 //! Time is the sample count at [`SAMPLE_RATE`]; nothing reads a clock, spawns a thread or
@@ -8,10 +9,16 @@
 //!
 //! Levels are in dBm0 with the convention of [`DBM0_PEAK`].
 
+pub(crate) mod bands;
+pub mod callerid;
 pub mod dtmf;
+pub mod faxtone;
+pub mod fsk;
 pub mod g711;
 pub mod goertzel;
 pub mod level;
+pub mod progress;
+pub mod r2mf;
 pub mod tone;
 pub mod zone;
 

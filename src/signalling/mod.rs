@@ -12,6 +12,8 @@ pub mod cause;
 pub use cause::Cause;
 
 use crate::backend::line::{Alarms, LineCmd, LineEvent};
+use crate::dsp::callerid::{CallerIdMessage, CallerIdReport, CidDetect, CidTxConfig};
+use crate::dsp::progress::ProgressTone;
 use crate::dsp::tone::ToneKind;
 use crate::pii::Pii;
 use crate::time::Instant;
@@ -103,10 +105,17 @@ pub enum SigInput {
     Command { chan: u16, cmd: CallCommand },
     /// The span's alarm state changed.
     Alarm(Alarms),
+    /// Caller ID decoded from the channel's audio (asked for with [`Listen::caller_id`]).
+    CallerId { chan: u16, report: CallerIdReport },
+    /// The caller ID asked for with `SigOutput::SendCallerId` has been sent (or could not be).
+    CallerIdSent { chan: u16 },
+    /// A call-progress tone recognised on the channel's audio (asked for with
+    /// [`Listen::progress`]), by its zone cadence.
+    Progress { chan: u16, tone: ProgressTone },
 }
 
 /// An output of a signalling stack.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SigOutput {
     /// Transmit on a channel's signalling path.
     Transmit { chan: u16, cmd: LineCmd },
@@ -114,8 +123,22 @@ pub enum SigOutput {
     Tone { chan: u16, tone: Option<ToneKind> },
     /// Send digits in-band as DTMF; `SigInput::DigitsSent` follows when done.
     SendDigits { chan: u16, digits: String },
+    /// Send on-hook caller ID in-band (None: stop a transmission in progress);
+    /// `SigInput::CallerIdSent` follows when done. The call core adds the date and time.
+    SendCallerId { chan: u16, cid: Option<Box<(CidTxConfig, CallerIdMessage)>> },
     /// Report to the call core.
     Event { chan: u16, event: CallEvent },
+}
+
+/// The detectors a stack wants run on a channel's received audio right now. The call core
+/// owns the audio and the DSP; the stack says what it needs to hear, and results come
+/// back as `SigInput::CallerId` / `SigInput::Progress`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Listen {
+    /// Caller ID, while on-hook and ringing.
+    pub caller_id: Option<CidDetect>,
+    /// Call-progress tones (busy, congestion, ringback, SIT), in the zone's cadences.
+    pub progress: bool,
 }
 
 /// The contract every signalling stack implements (see the module doc).
@@ -147,6 +170,11 @@ pub trait SignallingCore: Send {
     fn restart_channel(&mut self, now: Instant, chan: u16) -> bool {
         let _ = (now, chan);
         false
+    }
+    /// What the call core should listen for on `chan` at the moment (asked every tick).
+    fn listen(&self, chan: u16) -> Listen {
+        let _ = chan;
+        Listen::default()
     }
     /// A one-line state of the span's signalling link, for stacks that have one (the PRI
     /// D-channel), shown by `trunkd ctl spans`.

@@ -1,8 +1,10 @@
 //! FXO loop start: one port facing a central office (we behave like a phone).
 //!
 //! Incoming calls are ring bursts; the call is offered after `answer_after_rings` bursts.
-//! Caller ID will be decoded in the pause after the first ring (the hook point is
-//! [`Fxo::caller_id_point`]). A caller who gives up before the answer is only visible as
+//! Caller ID (`caller_id`) is listened for while the line is idle or ringing, so it is
+//! caught wherever the CO sends it: before the first ring (DTMF, or FSK after a polarity
+//! reversal) or in the pause after it. When the offer is due after the first ring and no
+//! caller ID has come yet, it waits up to `caller_id_wait_ms` (or the next ring). A caller who gives up before the answer is only visible as
 //! the ringing stopping: after `ring_timeout_ms` without a ring edge the call is cleared
 //! with `NormalClearing` (Q.850 has no "originator cancel"; 16 is what a SIP CANCEL and
 //! an ISDN DISCONNECT before answer map to).
@@ -13,18 +15,21 @@
 //! CO reverses polarity, so without `answer_on_polarity` a call counts as answered as soon
 //! as dialling ends.
 //!
-//! Disconnect supervision: battery loss of at least `battery_loss_min_ms`, or a polarity
-//! reversal with `hangup_on_polarity`. Busy/congestion-tone disconnect needs the DSP's
-//! tone detector, which the `SigInput` contract does not carry yet; it will be added here
-//! as another cause of the far-cleared path once it does.
+//! Disconnect supervision: battery loss of at least `battery_loss_min_ms`, a polarity
+//! reversal with `hangup_on_polarity`, or (with `call_progress`) busy or congestion tone
+//! in the zone's cadence, which is all many PBX ports and CO lines give. After dialling,
+//! the same detector turns busy, congestion and SIT into the call's clearing cause.
 
 use std::collections::VecDeque;
 
 use super::profile::{DialMode, FxoProfile};
 use super::Out;
 use crate::backend::line::{HookCmd, HookEvent, LineCmd, LineEvent};
+use crate::dsp::callerid::{Absence, CallerIdReport};
+use crate::dsp::progress::ProgressTone;
+use crate::pii::Pii;
 use crate::signalling::ms;
-use crate::signalling::{CallCommand, CallEvent, Cause, Party};
+use crate::signalling::{CallCommand, CallEvent, Cause, Listen, Party, Presentation};
 use crate::time::{earliest, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,9 +40,11 @@ enum State {
         owes_release: bool,
     },
     /// Ring bursts seen, call not offered yet; `deadline`: ringing has stopped.
+    /// `cid_wait`: the offer is due and waits for caller ID until then.
     Ringing {
         rings: u32,
         deadline: Instant,
+        cid_wait: Option<Instant>,
     },
     /// `Incoming` reported, not answered; `deadline`: ringing has stopped.
     Offered {
@@ -85,6 +92,10 @@ pub struct Fxo {
     /// The answer reversal came while we were still dialling (a far end that answers on
     /// the last digit): report the answer as soon as dialling is done.
     answered_early: bool,
+    /// Caller ID received for the coming call, and when (stale after `ring_timeout_ms`).
+    cid: Option<(Party, Instant)>,
+    /// Ringback was heard on the outgoing call (alerting reported once).
+    ringback: bool,
 }
 
 impl Default for Fxo {
@@ -95,7 +106,64 @@ impl Default for Fxo {
 
 impl Fxo {
     pub fn new() -> Self {
-        Fxo { state: State::Idle, battery_lost: None, answered_early: false }
+        Fxo { state: State::Idle, battery_lost: None, answered_early: false, cid: None, ringback: false }
+    }
+
+    /// What the call core should run on this line's audio now.
+    pub(crate) fn listen(&self, p: &FxoProfile) -> Listen {
+        let caller_id = match self.state {
+            State::Idle | State::Ringing { .. } if self.cid.is_none() => p.caller_id.detect(),
+            _ => None,
+        };
+        let progress = p.call_progress && matches!(self.state, State::Proceeding | State::Connected);
+        Listen { caller_id, progress }
+    }
+
+    /// Caller ID decoded from the line: kept for the coming call's offer, which goes ahead
+    /// now if it was waiting for it.
+    pub(crate) fn handle_caller_id(&mut self, now: Instant, p: &FxoProfile, report: CallerIdReport, out: &mut Out) {
+        if !matches!(self.state, State::Idle | State::Ringing { .. }) {
+            return;
+        }
+        tracing::debug!(format = ?report.format, number = ?report.message.number, "FXO: caller ID");
+        let m = report.message;
+        let presentation = match m.number_absence {
+            Some(Absence::Private) => Presentation::Restricted,
+            Some(Absence::Unavailable) => Presentation::Unavailable,
+            None => Presentation::Allowed,
+        };
+        let party = Party {
+            number: Pii::new(m.number.unwrap_or_default()),
+            name: m.name.map(Pii::new),
+            presentation,
+            redirecting: None,
+        };
+        self.cid = Some((party, now));
+        if let State::Ringing { cid_wait: Some(_), .. } = self.state {
+            let deadline = now + ms(p.ring_timeout_ms);
+            self.offer(now, p, deadline, out);
+        }
+    }
+
+    /// A call-progress tone on a call we placed or hold.
+    pub(crate) fn handle_progress(&mut self, tone: ProgressTone, out: &mut Out) {
+        let cause = match (&self.state, tone) {
+            (State::Proceeding, ProgressTone::Ringback) if !self.ringback => {
+                self.ringback = true;
+                out.event(CallEvent::Alerting);
+                return;
+            }
+            (State::Proceeding, ProgressTone::Busy) => Cause::UserBusy,
+            (State::Proceeding, ProgressTone::Congestion) => Cause::NoCircuitAvailable,
+            (State::Proceeding, ProgressTone::Sit) => Cause::Unallocated,
+            // Busy or congestion in a call: the far end hung up and the CO plays the tone.
+            (State::Connected, ProgressTone::Busy | ProgressTone::Congestion) => Cause::NormalClearing,
+            _ => return,
+        };
+        tracing::debug!(?tone, "FXO: call-progress tone clears the call");
+        out.event(CallEvent::Hangup { cause });
+        self.battery_lost = None;
+        self.state = State::FarCleared { off_hook: true };
     }
 
     pub fn state_name(&self) -> &'static str {
@@ -125,9 +193,8 @@ impl Fxo {
 
     pub(crate) fn poll_timeout(&self, p: &FxoProfile) -> Option<Instant> {
         let state = match &self.state {
-            State::Ringing { deadline, .. } | State::Offered { deadline } | State::RingingOut { deadline } => {
-                Some(*deadline)
-            }
+            State::Ringing { deadline, cid_wait, .. } => earliest(Some(*deadline), *cid_wait),
+            State::Offered { deadline } | State::RingingOut { deadline } => Some(*deadline),
             State::Seized { dial_at, .. } => Some(*dial_at),
             State::DialingPulse { next, .. } => Some(*next),
             State::Guard { until } => Some(*until),
@@ -158,20 +225,26 @@ impl Fxo {
 
     fn ring_edge(&mut self, now: Instant, p: &FxoProfile, edge: HookEvent, out: &mut Out) {
         let deadline = now + ms(p.ring_timeout_ms);
+        let have_cid = self.has_cid(now, p);
         match &mut self.state {
             State::Idle if edge == HookEvent::RingBegin => {
-                self.state = State::Ringing { rings: 0, deadline };
+                self.state = State::Ringing { rings: 0, deadline, cid_wait: None };
             }
-            State::Ringing { rings, deadline: d } => {
+            // The next ring began and caller ID never came: offer without it.
+            State::Ringing { cid_wait: Some(_), .. } if edge == HookEvent::RingBegin => {
+                self.offer(now, p, deadline, out)
+            }
+            State::Ringing { rings, deadline: d, cid_wait } => {
                 *d = deadline;
                 if edge == HookEvent::RingEnd {
                     *rings += 1;
-                    let rings = *rings;
-                    if rings == 1 {
-                        self.caller_id_point();
-                    }
-                    if rings >= p.answer_after_rings.max(1) {
-                        self.offer(p, deadline, out);
+                    if *rings >= p.answer_after_rings.max(1) {
+                        let expect_cid = *rings == 1 && p.caller_id.detect().is_some() && !have_cid;
+                        if expect_cid {
+                            *cid_wait = Some(now + ms(p.caller_id_wait_ms));
+                        } else {
+                            self.offer(now, p, deadline, out);
+                        }
                     }
                 }
             }
@@ -180,14 +253,16 @@ impl Fxo {
         }
     }
 
-    fn offer(&mut self, p: &FxoProfile, deadline: Instant, out: &mut Out) {
-        out.event(CallEvent::Incoming { called: p.did.reveal().clone(), calling: Party::default() });
-        self.state = State::Offered { deadline };
+    fn has_cid(&self, now: Instant, p: &FxoProfile) -> bool {
+        self.cid.as_ref().is_some_and(|(_, at)| now.saturating_duration_since(*at) < ms(p.ring_timeout_ms))
     }
 
-    /// Hook point for caller ID: the FSK burst between the first and second ring will be
-    /// decoded here (and the `Incoming` held back until it is). Does nothing yet.
-    fn caller_id_point(&mut self) {}
+    fn offer(&mut self, now: Instant, p: &FxoProfile, deadline: Instant, out: &mut Out) {
+        let fresh = self.has_cid(now, p);
+        let calling = self.cid.take().filter(|_| fresh).map(|(party, _)| party).unwrap_or_default();
+        out.event(CallEvent::Incoming { called: p.did.reveal().clone(), calling });
+        self.state = State::Offered { deadline };
+    }
 
     pub(crate) fn handle_command(&mut self, now: Instant, p: &FxoProfile, cmd: &CallCommand, out: &mut Out) {
         match cmd {
@@ -195,6 +270,8 @@ impl Fxo {
                 State::Idle => {
                     out.tx(LineCmd::Hook(HookCmd::OffHook));
                     self.battery_lost = None;
+                    self.ringback = false;
+                    self.cid = None;
                     self.state = State::Seized { called: called.clone(), dial_at: now + ms(p.dial_delay_ms) };
                 }
                 State::Blocked { .. } => refuse(out, super::FXO_ALARM_CAUSE),
@@ -267,6 +344,11 @@ impl Fxo {
         match &mut self.state {
             State::Ringing { deadline, .. } | State::RingingOut { deadline } if now >= *deadline => {
                 self.state = State::Idle;
+                self.cid = None;
+            }
+            State::Ringing { cid_wait: Some(t), deadline, .. } if now >= *t => {
+                let deadline = *deadline;
+                self.offer(now, p, deadline, out);
             }
             State::Offered { deadline } if now >= *deadline => {
                 // The caller abandoned before the answer (see the module doc for the cause).

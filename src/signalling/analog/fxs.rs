@@ -7,22 +7,20 @@
 //! `flash_max_ms` is a hang-up, so a hang-up is reported `flash_max_ms` after the loop
 //! opened: the price of telling it from a flash.
 
-use super::profile::{ClearTone, Disconnect, FxsProfile};
+use super::profile::{CidWhen, ClearTone, Disconnect, FxsProfile};
 use super::Out;
 use crate::backend::line::{HookCmd, HookEvent, LineCmd, LineEvent, Polarity};
+use crate::dsp::callerid::{Absence, CallerIdMessage};
 use crate::dsp::tone::ToneKind;
 use crate::signalling::ms;
-use crate::signalling::{CallCommand, CallEvent, Cause, Party};
-use crate::time::{earliest, Instant};
+use crate::signalling::{CallCommand, CallEvent, Cause, Party, Presentation};
 
-/// Where ringing stands relative to caller ID (the hook point for the later CLIP work).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallerIdSlot {
-    /// Before the first ring (ETSI/UK style, after a polarity reversal or line reversal).
-    BeforeFirstRing,
-    /// In the pause after the first ring (Bell 202 / V.23 between-rings style).
-    AfterFirstRing,
-}
+/// ETSI EN 300 659-1: after a line reversal the phone needs ≥ 100 ms before data; the
+/// common practice is 250 ms.
+const CID_AFTER_REVERSAL_MS: u32 = 250;
+/// Quiet time between the end of caller ID and the first ring (ETSI: ≥ 200 ms).
+const CID_BEFORE_RING_MS: u32 = 300;
+use crate::time::{earliest, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
@@ -40,6 +38,9 @@ enum State {
     Offered,
     /// In a call. `originated`: the phone placed it (answer polarity applies).
     Connected { originated: bool },
+    /// Caller ID before the first ring: `send_at` (after the alerting reversal), then
+    /// waiting for it to be sent, then `ring_at`.
+    Presenting { calling: Party, send_at: Option<Instant>, ring_at: Option<Instant> },
     /// We ring the phone for an outgoing call.
     Ringing { calling: Party, step: usize, ring_on: bool, next: Instant },
     /// The phone hung up in a call and we reported `Hangup`: waiting for the core's Hangup.
@@ -94,7 +95,7 @@ impl Fxs {
             State::Lockout => "lockout",
             State::Offered => "offered",
             State::Connected { .. } => "connected",
-            State::Ringing { .. } => "ringing",
+            State::Ringing { .. } | State::Presenting { .. } => "ringing",
             State::PhoneCleared | State::Clearing { .. } => "clearing",
         }
     }
@@ -103,6 +104,7 @@ impl Fxs {
         let state = match &self.state {
             State::DialTone { deadline } | State::Collecting { deadline } => Some(*deadline),
             State::Ringing { next, .. } => Some(*next),
+            State::Presenting { send_at, ring_at, .. } => earliest(*send_at, *ring_at),
             State::Clearing { restore_at } => *restore_at,
             _ => None,
         };
@@ -164,8 +166,10 @@ impl Fxs {
         self.off_hook = true;
         match std::mem::replace(&mut self.state, State::Idle) {
             State::Idle => self.start_call(now, p, out),
-            State::Ringing { .. } => {
+            State::Ringing { .. } | State::Presenting { .. } => {
                 out.tx(LineCmd::Hook(HookCmd::RingOff));
+                self.stop_caller_id(p, out);
+                self.set_polarity(Polarity::Normal, out);
                 out.event(CallEvent::Answered);
                 self.state = State::Connected { originated: false };
             }
@@ -211,15 +215,19 @@ impl Fxs {
         match cmd {
             CallCommand::Originate { calling, .. } => match self.state {
                 State::Idle => {
-                    self.caller_id_point(CallerIdSlot::BeforeFirstRing, calling);
                     out.event(CallEvent::Alerting);
-                    out.tx(LineCmd::Hook(HookCmd::Ring));
-                    self.state = State::Ringing {
-                        calling: calling.clone(),
-                        step: 0,
-                        ring_on: true,
-                        next: now + ms(cadence(p, 0)),
-                    };
+                    match cid_when(p) {
+                        Some(CidWhen::Polarity) => {
+                            self.set_polarity(Polarity::Reversed, out);
+                            let send_at = Some(now + ms(CID_AFTER_REVERSAL_MS));
+                            self.state = State::Presenting { calling: calling.clone(), send_at, ring_at: None };
+                        }
+                        Some(CidWhen::BeforeRing) => {
+                            self.send_caller_id(p, calling, out);
+                            self.state = State::Presenting { calling: calling.clone(), send_at: None, ring_at: None };
+                        }
+                        _ => self.start_ringing(now, p, calling.clone(), out),
+                    }
                 }
                 State::Blocked { .. } => refuse(out, super::FXS_ALARM_CAUSE),
                 _ => refuse(out, Cause::UserBusy),
@@ -238,10 +246,41 @@ impl Fxs {
         }
     }
 
+    fn start_ringing(&mut self, now: Instant, p: &FxsProfile, calling: Party, out: &mut Out) {
+        out.tx(LineCmd::Hook(HookCmd::Ring));
+        self.state = State::Ringing { calling, step: 0, ring_on: true, next: now + ms(cadence(p, 0)) };
+    }
+
+    /// The caller ID we were asked to send has gone out: back to normal polarity, and ring
+    /// after a short quiet time.
+    pub(crate) fn handle_caller_id_sent(&mut self, now: Instant, out: &mut Out) {
+        if let State::Presenting { send_at: None, ring_at, .. } = &mut self.state {
+            if ring_at.is_none() {
+                *ring_at = Some(now + ms(CID_BEFORE_RING_MS));
+                self.set_polarity(Polarity::Normal, out);
+            }
+        }
+    }
+
+    fn send_caller_id(&mut self, p: &FxsProfile, calling: &Party, out: &mut Out) {
+        if let Some(cfg) = &p.caller_id {
+            let cid = Box::new((cfg.clone(), caller_id_message(calling)));
+            out.q.push_back(crate::signalling::SigOutput::SendCallerId { chan: out.chan, cid: Some(cid) });
+        }
+    }
+
+    /// Stops caller ID still being sent (the phone answered, or the call went away).
+    fn stop_caller_id(&mut self, p: &FxsProfile, out: &mut Out) {
+        if p.caller_id.is_some() {
+            out.q.push_back(crate::signalling::SigOutput::SendCallerId { chan: out.chan, cid: None });
+        }
+    }
+
     fn core_hangup(&mut self, now: Instant, p: &FxsProfile, out: &mut Out) {
         match self.state {
-            State::Ringing { .. } => {
+            State::Ringing { .. } | State::Presenting { .. } => {
                 out.tx(LineCmd::Hook(HookCmd::RingOff));
+                self.stop_caller_id(p, out);
                 self.release(now, p, out);
             }
             State::PhoneCleared => self.release(now, p, out),
@@ -314,11 +353,20 @@ impl Fxs {
                     out.tx(LineCmd::Hook(HookCmd::Ring));
                 } else {
                     out.tx(LineCmd::Hook(HookCmd::RingOff));
-                    if *step == 1 {
+                    if *step == 1 && cid_when(p) == Some(CidWhen::AfterFirstRing) {
                         let calling = calling.clone();
-                        self.caller_id_point(CallerIdSlot::AfterFirstRing, &calling);
+                        self.send_caller_id(p, &calling, out);
                     }
                 }
+            }
+            State::Presenting { send_at: Some(t), calling, .. } if now >= *t => {
+                let calling = calling.clone();
+                self.send_caller_id(p, &calling, out);
+                self.state = State::Presenting { calling, send_at: None, ring_at: None };
+            }
+            State::Presenting { ring_at: Some(t), calling, .. } if now >= *t => {
+                let calling = std::mem::take(calling);
+                self.start_ringing(now, p, calling, out);
             }
             State::Clearing { restore_at } if restore_at.is_some_and(|t| now >= t) => {
                 *restore_at = None;
@@ -368,8 +416,8 @@ impl Fxs {
     /// Span alarm raised: cut any call and block the line.
     pub(crate) fn alarm_down(&mut self, out: &mut Out) {
         let owes_release = match self.state {
-            State::Offered | State::Connected { .. } | State::Ringing { .. } => {
-                if matches!(self.state, State::Ringing { .. }) {
+            State::Offered | State::Connected { .. } | State::Ringing { .. } | State::Presenting { .. } => {
+                if matches!(self.state, State::Ringing { .. } | State::Presenting { .. }) {
                     out.tx(LineCmd::Hook(HookCmd::RingOff));
                 }
                 out.event(CallEvent::Hangup { cause: super::FXS_ALARM_CAUSE });
@@ -420,11 +468,27 @@ impl Fxs {
             out.tx(LineCmd::Polarity(pol));
         }
     }
+}
 
-    /// Hook point for on-hook caller ID (CLIP): the FSK/DTMF burst will be sent here,
-    /// before the first ring or in the pause after it, as the profile will choose.
-    /// Does nothing yet.
-    fn caller_id_point(&mut self, _slot: CallerIdSlot, _calling: &Party) {}
+/// When this profile sends caller ID, if it does.
+fn cid_when(p: &FxsProfile) -> Option<CidWhen> {
+    p.caller_id.as_ref().map(|c| p.caller_id_when.unwrap_or(CidWhen::default_for(c.format)))
+}
+
+/// What the phone's display shows for `calling`: a withheld number is sent as "private"
+/// (ETSI reason for absence 'P'), an unknown one as "unavailable" ('O').
+fn caller_id_message(calling: &Party) -> CallerIdMessage {
+    let number = calling.number.reveal();
+    let mut m = CallerIdMessage::default();
+    match calling.presentation {
+        Presentation::Restricted => m.number_absence = Some(Absence::Private),
+        Presentation::Allowed if !number.is_empty() => {
+            m.number = Some(number.clone());
+            m.name = calling.name.as_ref().map(|n| n.reveal().clone());
+        }
+        _ => m.number_absence = Some(Absence::Unavailable),
+    }
+    m
 }
 
 fn cadence(p: &FxsProfile, step: usize) -> u32 {

@@ -21,11 +21,11 @@ use std::collections::VecDeque;
 
 pub use fxo::Fxo;
 pub use fxs::Fxs;
-pub use profile::{ClearTone, DialMode, Disconnect, FxoProfile, FxsProfile, ProfileError};
+pub use profile::{CidListen, CidWhen, ClearTone, DialMode, Disconnect, FxoProfile, FxsProfile, ProfileError};
 
 use crate::backend::line::LineCmd;
 use crate::dsp::tone::ToneKind;
-use crate::signalling::{CallEvent, Cause, SigInput, SigOutput, SignallingCore};
+use crate::signalling::{CallEvent, Cause, Listen, SigInput, SigOutput, SignallingCore};
 use crate::time::{earliest, Instant};
 
 /// Cause for FXS calls cut by a span alarm.
@@ -135,7 +135,10 @@ impl SignallingCore for AnalogLines {
             SigInput::Line { chan, .. }
             | SigInput::Dtmf { chan, .. }
             | SigInput::DigitsSent { chan }
-            | SigInput::Command { chan, .. } => *chan,
+            | SigInput::Command { chan, .. }
+            | SigInput::CallerId { chan, .. }
+            | SigInput::CallerIdSent { chan }
+            | SigInput::Progress { chan, .. } => *chan,
         };
         let mut out = Out { chan, q: &mut self.out };
         match &mut self.lines {
@@ -147,7 +150,11 @@ impl SignallingCore for AnalogLines {
                     SigInput::Line { event, .. } => l.handle_line(now, p, &event, &mut out),
                     SigInput::Dtmf { digit, .. } => l.handle_dtmf(now, p, digit, &mut out),
                     SigInput::Command { cmd, .. } => l.handle_command(now, p, &cmd, &mut out),
-                    SigInput::DigitsSent { .. } | SigInput::Alarm(_) => {}
+                    SigInput::CallerIdSent { .. } => l.handle_caller_id_sent(now, &mut out),
+                    SigInput::DigitsSent { .. }
+                    | SigInput::Alarm(_)
+                    | SigInput::CallerId { .. }
+                    | SigInput::Progress { .. } => {}
                 }
             }
             Lines::Fxo(p, v) => {
@@ -158,7 +165,9 @@ impl SignallingCore for AnalogLines {
                     SigInput::Line { event, .. } => l.handle_line(now, p, &event, &mut out),
                     SigInput::DigitsSent { .. } => l.handle_digits_sent(p, &mut out),
                     SigInput::Command { cmd, .. } => l.handle_command(now, p, &cmd, &mut out),
-                    SigInput::Dtmf { .. } | SigInput::Alarm(_) => {}
+                    SigInput::CallerId { report, .. } => l.handle_caller_id(now, p, report, &mut out),
+                    SigInput::Progress { tone, .. } => l.handle_progress(tone, &mut out),
+                    SigInput::Dtmf { .. } | SigInput::Alarm(_) | SigInput::CallerIdSent { .. } => {}
                 }
             }
         }
@@ -200,6 +209,13 @@ impl SignallingCore for AnalogLines {
         match &self.lines {
             Lines::Fxs(p, v) => v.iter().fold(None, |acc, l| earliest(acc, l.poll_timeout(p))),
             Lines::Fxo(p, v) => v.iter().fold(None, |acc, l| earliest(acc, l.poll_timeout(p))),
+        }
+    }
+
+    fn listen(&self, chan: u16) -> Listen {
+        match &self.lines {
+            Lines::Fxo(p, v) if !self.span_down => v.get(usize::from(chan)).map(|l| l.listen(p)).unwrap_or_default(),
+            _ => Listen::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::dsp::callerid::{CidDetect, CidFormat, CidTxConfig};
 use crate::pii::Pii;
 
 /// A profile value that cannot work (checked once at configuration load).
@@ -41,8 +42,31 @@ pub enum ClearTone {
     Congestion,
 }
 
+/// When an FXS port sends on-hook caller ID (ETSI EN 300 659-1 §5 / Bellcore GR-30).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CidWhen {
+    /// Before the first ring, with no alerting signal (DTMF caller ID in China, India, …).
+    BeforeRing,
+    /// Before the first ring, after a line (polarity) reversal that wakes the phone up
+    /// (ETSI "DT-AS"-less variant used in most of Europe); normal polarity before ringing.
+    Polarity,
+    /// In the pause after the first ring burst (Bellcore; ETSI "RP-AS"; China FSK).
+    AfterFirstRing,
+}
+
+impl CidWhen {
+    /// The usual moment for a format: DTMF before the ring, FSK after the first ring.
+    pub fn default_for(format: CidFormat) -> CidWhen {
+        match format {
+            CidFormat::Dtmf => CidWhen::BeforeRing,
+            _ => CidWhen::AfterFirstRing,
+        }
+    }
+}
+
 /// FXS (we feed a telephone) profile.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FxsProfile {
     /// The line's own number, presented as the calling party of calls the phone places
@@ -79,6 +103,10 @@ pub struct FxsProfile {
     pub open_loop_ms: u32,
     /// Tone after the far end cleared, until the phone hangs up.
     pub clear_tone: ClearTone,
+    /// On-hook caller ID sent to the phone (format, level, DTMF style); absent: none.
+    pub caller_id: Option<CidTxConfig>,
+    /// When caller ID is sent; absent: the format's usual moment ([`CidWhen::default_for`]).
+    pub caller_id_when: Option<CidWhen>,
 }
 
 impl Default for FxsProfile {
@@ -99,6 +127,8 @@ impl Default for FxsProfile {
             disconnect: Disconnect::OpenLoop,
             open_loop_ms: 800,
             clear_tone: ClearTone::Busy,
+            caller_id: None,
+            caller_id_when: None,
         }
     }
 }
@@ -131,7 +161,7 @@ pub enum DialMode {
 }
 
 /// FXO (we face a central office) profile.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FxoProfile {
     /// Offer the incoming call after this many ring bursts (at least 1).
@@ -158,6 +188,41 @@ pub struct FxoProfile {
     pub battery_loss_min_ms: u32,
     /// On-hook time after a call before the line may be seized again.
     pub onhook_guard_ms: u32,
+    /// Caller ID to listen for while on-hook: `auto` (FSK V.23 / Bell 202 and DTMF, the
+    /// first valid message wins), one format, or `off`.
+    pub caller_id: CidListen,
+    /// After the first ring, how long the offer waits for caller ID before going ahead
+    /// without it (FSK arrives 0.5–2 s after the first ring ends).
+    pub caller_id_wait_ms: u32,
+    /// Listen for call-progress tones on calls: after dialling, busy, congestion and SIT
+    /// clear the call (cause 17, 34, 1) and ringback reports alerting; in a call, busy or
+    /// congestion tone means the far end hung up (the disconnect supervision of lines
+    /// without battery drop). Cadences come from the line's tone zone.
+    pub call_progress: bool,
+}
+
+/// The FXO caller ID setting: `off` or what [`CidDetect`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum CidListen {
+    Detect(CidDetect),
+    Off(Off),
+}
+
+/// The literal `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Off {
+    Off,
+}
+
+impl CidListen {
+    pub fn detect(self) -> Option<CidDetect> {
+        match self {
+            CidListen::Detect(d) => Some(d),
+            CidListen::Off(_) => None,
+        }
+    }
 }
 
 impl Default for FxoProfile {
@@ -175,6 +240,9 @@ impl Default for FxoProfile {
             hangup_on_polarity: false,
             battery_loss_min_ms: 300,
             onhook_guard_ms: 1_000,
+            caller_id: CidListen::Detect(CidDetect::Auto),
+            caller_id_wait_ms: 4_000,
+            call_progress: true,
         }
     }
 }

@@ -3,7 +3,9 @@
 use super::testutil::{Side, Sim, Wire};
 use super::*;
 use crate::backend::line::{Alarms, HookCmd, HookEvent, LineCmd, LineEvent, Polarity};
-use crate::signalling::{CallCommand, CallEvent, Cause, Party, SigInput};
+use crate::dsp::callerid::{Absence, CidDetect, CidFormat, CidTxConfig};
+use crate::dsp::progress::ProgressTone;
+use crate::signalling::{CallCommand, CallEvent, Cause, Party, Presentation, SigInput};
 use proptest::prelude::*;
 
 use HookEvent::{OffHook, OnHook};
@@ -376,9 +378,14 @@ fn e2e_fxo_pulse_dials_to_fxs() {
     assert_eq!(sim.incoming_number(A, 0).as_deref(), Some("305"));
 }
 
+/// An FXO that does not wait for caller ID after the first ring.
+fn fxo_no_cid() -> FxoProfile {
+    FxoProfile { caller_id: CidListen::Off(profile::Off::Off), ..FxoProfile::default() }
+}
+
 #[test]
 fn e2e_caller_abandons_before_answer() {
-    let mut sim = pair(FxsProfile::default(), FxoProfile::default());
+    let mut sim = pair(FxsProfile::default(), fxo_no_cid());
     sim.cmd(A, 0, originate("1"));
     sim.run(3_000);
     assert!(matches!(sim.events(B, 0).as_slice(), [CallEvent::Incoming { .. }]));
@@ -408,7 +415,7 @@ fn e2e_glare_fxo_originate_while_ringing() {
 
 #[test]
 fn e2e_fxo_core_rejects_offered_call_without_seizing() {
-    let mut sim = pair(FxsProfile::default(), FxoProfile::default());
+    let mut sim = pair(FxsProfile::default(), fxo_no_cid());
     sim.cmd(A, 0, originate("1"));
     sim.run(2_500);
     sim.cmd(B, 0, hangup());
@@ -566,7 +573,8 @@ pub(crate) fn check_lifecycle(
             sim.input(A, SigInput::Line { chan: c, event: e.clone() });
         }
     }
-    sim.run(2_000);
+    // Long enough for an offer that waited for caller ID (`caller_id_wait_ms`).
+    sim.run(6_000);
     for &c in chans {
         sim.cmd(A, c, hangup());
     }
@@ -604,4 +612,176 @@ proptest! {
         let idle = [LineEvent::Hook(HookEvent::RingEnd), LineEvent::Hook(HookEvent::BatteryRestored)];
         check_lifecycle(AnalogLines::fxo(p, 3), &[0, 1, 2], ops, &idle)?;
     }
+}
+
+// ---- caller ID and call progress (the DSP itself is tested in crate::dsp) -------------
+
+fn cid_fxs(format: CidFormat, when: Option<CidWhen>) -> FxsProfile {
+    FxsProfile {
+        caller_id: Some(CidTxConfig { format, ..CidTxConfig::default() }),
+        caller_id_when: when,
+        ..FxsProfile::default()
+    }
+}
+
+fn originate_from(calling: Party) -> CallCommand {
+    CallCommand::Originate { called: "200".into(), calling }
+}
+
+fn incoming_calling(sim: &Sim, side: Side) -> Option<(u64, Party)> {
+    sim.event_times(side, 0).into_iter().find_map(|(t, e)| match e {
+        CallEvent::Incoming { calling, .. } => Some((t, calling)),
+        _ => None,
+    })
+}
+
+#[test]
+fn caller_id_after_first_ring_reaches_the_offer() {
+    let mut sim = pair(cid_fxs(CidFormat::Etsi, None), FxoProfile::default());
+    assert_eq!(sim.listen(B, 0).caller_id, Some(CidDetect::Auto), "idle FXO listens");
+    sim.cmd(A, 0, originate_from(Party::number("13912345678")));
+    sim.run(10_000);
+    // Default cadence 2 s on / 4 s off: sent in the first pause, at 2 s.
+    let sent = sim.caller_ids_sent(A, 0);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, 2_000);
+    assert_eq!(sent[0].1.as_ref().and_then(|m| m.number.as_deref()), Some("13912345678"));
+    // The FXO holds its offer until the message is in (2 s + the burst), not the 2nd ring.
+    let (t, calling) = incoming_calling(&sim, B).expect("offered");
+    assert_eq!(t, 2_000 + testutil::CID_MS);
+    assert_eq!(calling, Party::number("13912345678"));
+    assert_eq!(sim.listen(B, 0).caller_id, None, "no listening once offered");
+}
+
+#[test]
+fn dtmf_caller_id_before_the_first_ring() {
+    let mut sim = pair(cid_fxs(CidFormat::Dtmf, None), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(100);
+    assert_eq!(sim.caller_ids_sent(A, 0).first().map(|s| s.0), Some(0), "DTMF goes before the ring");
+    assert!(hook_tx(&sim, A, 0).is_empty(), "no ringing while caller ID is sent");
+    sim.run(6_000);
+    let ring_at = hook_tx(&sim, A, 0).first().map(|(t, _)| *t);
+    assert_eq!(ring_at, Some(testutil::CID_MS + 300), "first ring after the quiet time");
+    // Offered at the end of the first ring: the number was already in.
+    let (t, calling) = incoming_calling(&sim, B).expect("offered");
+    assert_eq!(t, testutil::CID_MS + 300 + 2_000);
+    assert_eq!(calling.number.reveal(), "5551234");
+}
+
+#[test]
+fn polarity_alert_then_caller_id_then_ring() {
+    let mut sim = pair(cid_fxs(CidFormat::Etsi, Some(CidWhen::Polarity)), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(3_000);
+    let tx: Vec<LineCmd> = hook_tx(&sim, A, 0).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        tx.get(..3),
+        Some(
+            &[LineCmd::Polarity(Polarity::Reversed), LineCmd::Polarity(Polarity::Normal), LineCmd::Hook(HookCmd::Ring)]
+                [..]
+        )
+    );
+    assert_eq!(sim.caller_ids_sent(A, 0).first().map(|s| s.0), Some(250));
+}
+
+#[test]
+fn withheld_and_unknown_numbers_are_sent_as_reasons_for_absence() {
+    let withheld = Party { number: "5551234".into(), presentation: Presentation::Restricted, ..Party::default() };
+    let mut sim = pair(cid_fxs(CidFormat::Etsi, None), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(withheld));
+    sim.run(4_000);
+    let m = sim.caller_ids_sent(A, 0)[0].1.clone().unwrap();
+    assert_eq!((m.number, m.number_absence), (None, Some(Absence::Private)), "the number itself never leaves");
+    let (_, calling) = incoming_calling(&sim, B).unwrap();
+    assert_eq!((calling.number.reveal().as_str(), calling.presentation), ("", Presentation::Restricted));
+
+    let mut sim = pair(cid_fxs(CidFormat::Etsi, None), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::default()));
+    sim.run(4_000);
+    let m = sim.caller_ids_sent(A, 0)[0].1.clone().unwrap();
+    assert_eq!(m.number_absence, Some(Absence::Unavailable));
+}
+
+#[test]
+fn no_caller_id_the_offer_goes_ahead_at_the_next_ring() {
+    let mut sim = pair(FxsProfile::default(), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(10_000);
+    let (t, calling) = incoming_calling(&sim, B).unwrap();
+    assert_eq!(t, 6_000, "second ring (2 s on, 4 s off) before caller_id_wait_ms");
+    assert_eq!(calling, Party::default());
+    // A shorter wait wins over the second ring.
+    let fxo = FxoProfile { caller_id_wait_ms: 1_500, ..FxoProfile::default() };
+    let mut sim = pair(FxsProfile::default(), fxo);
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(10_000);
+    assert_eq!(incoming_calling(&sim, B).map(|(t, _)| t), Some(3_500));
+}
+
+#[test]
+fn phone_answering_during_caller_id_stops_it() {
+    let mut sim = pair(cid_fxs(CidFormat::Dtmf, None), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(200);
+    sim.hook(A, 0, OffHook);
+    sim.run(10);
+    assert_eq!(sim.events(A, 0), vec![CallEvent::Alerting, CallEvent::Answered]);
+    assert_eq!(sim.caller_ids_sent(A, 0).last().map(|s| s.1.is_none()), Some(true), "stopped");
+    sim.run(3_000);
+    assert!(!hook_tx(&sim, A, 0).iter().any(|(_, c)| *c == LineCmd::Hook(HookCmd::Ring)), "never rings after");
+}
+
+#[test]
+fn call_progress_clears_outgoing_fxo_calls_with_the_tones_cause() {
+    for (tone, cause) in [
+        (ProgressTone::Busy, Cause::UserBusy),
+        (ProgressTone::Congestion, Cause::NoCircuitAvailable),
+        (ProgressTone::Sit, Cause::Unallocated),
+    ] {
+        let fxo = FxoProfile { answer_on_polarity: true, ..FxoProfile::default() };
+        let mut sim = Sim::one(AnalogLines::fxo(fxo, 1));
+        sim.cmd(A, 0, originate("42"));
+        assert!(!sim.listen(A, 0).progress, "not while seizing");
+        sim.run(2_000);
+        assert_eq!(sim.state(A, 0), "proceeding");
+        assert!(sim.listen(A, 0).progress);
+        sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Ringback });
+        sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Ringback });
+        sim.input(A, SigInput::Progress { chan: 0, tone });
+        assert_eq!(sim.events(A, 0), vec![CallEvent::Proceeding, CallEvent::Alerting, CallEvent::Hangup { cause }]);
+        sim.cmd(A, 0, hangup());
+        sim.run(2_000);
+        assert_eq!(sim.state(A, 0), "idle");
+    }
+}
+
+#[test]
+fn busy_tone_in_a_call_is_the_far_end_hanging_up_unless_disabled() {
+    let mut sim = Sim::one(AnalogLines::fxo(FxoProfile::default(), 1));
+    sim.cmd(A, 0, originate("42"));
+    sim.run(2_000);
+    assert_eq!(sim.state(A, 0), "connected");
+    sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Dial });
+    assert_eq!(sim.state(A, 0), "connected", "dial tone means nothing in a call");
+    sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Busy });
+    assert_eq!(sim.events(A, 0).last(), Some(&CallEvent::Hangup { cause: Cause::NormalClearing }));
+
+    let mut sim = Sim::one(AnalogLines::fxo(FxoProfile { call_progress: false, ..FxoProfile::default() }, 1));
+    sim.cmd(A, 0, originate("42"));
+    sim.run(2_000);
+    assert!(!sim.listen(A, 0).progress);
+}
+
+#[test]
+fn caller_id_profiles_from_toml() {
+    let p: FxsProfile =
+        toml::from_str("caller_id = { format = \"dtmf\" }\ncaller_id_when = \"polarity\"").expect("fxs profile");
+    assert_eq!(p.caller_id.map(|c| c.format), Some(CidFormat::Dtmf));
+    assert_eq!(p.caller_id_when, Some(CidWhen::Polarity));
+    let p: FxoProfile = toml::from_str("caller_id = \"off\"").expect("off");
+    assert_eq!(p.caller_id.detect(), None);
+    let p: FxoProfile = toml::from_str("caller_id = \"auto\"").expect("auto");
+    assert_eq!(p.caller_id.detect(), Some(CidDetect::Auto));
+    assert!(toml::from_str::<FxoProfile>("caller_id = \"morse\"").is_err());
 }

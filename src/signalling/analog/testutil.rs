@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::wire;
 use crate::backend::line::{HookEvent, LineCmd, LineEvent};
+use crate::dsp::callerid::CallerIdReport;
 use crate::dsp::tone::ToneKind;
 use crate::signalling::{CallCommand, CallEvent, SigInput, SigOutput, SignallingCore};
 use crate::time::Instant;
@@ -42,6 +43,8 @@ pub enum Wire {
 pub const DTMF_SPACING_MS: u64 = 200;
 /// Hook flash length the wire model gives an FXO `Flash`.
 pub const FLASH_MS: u32 = 300;
+/// How long on-hook caller ID takes on the wire model (an ETSI FSK burst is ~ 0.3–1 s).
+pub const CID_MS: u64 = 800;
 
 pub struct Sim {
     cores: [Option<Box<dyn SignallingCore>>; 2],
@@ -125,6 +128,15 @@ impl Sim {
                     }
                     let done = DTMF_SPACING_MS * digits.chars().count() as u64;
                     self.at(done, side, SigInput::DigitsSent { chan });
+                }
+                // The DSP is not modelled: the message arrives intact when the burst ends.
+                SigOutput::SendCallerId { chan, cid: Some(cid) } => {
+                    let (cfg, message) = *cid;
+                    if self.wire == Wire::Analog {
+                        let report = CallerIdReport { format: cfg.format, message, raw: Vec::new(), end_sample: 0 };
+                        self.at(CID_MS, side.other(), SigInput::CallerId { chan, report });
+                    }
+                    self.at(CID_MS, side, SigInput::CallerIdSent { chan });
                 }
                 _ => {}
             }
@@ -236,6 +248,22 @@ impl Sim {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Caller ID sent on a channel: (ms, `None` for a stop, or the message).
+    pub fn caller_ids_sent(&self, side: Side, chan: u16) -> Vec<(u64, Option<crate::dsp::callerid::CallerIdMessage>)> {
+        self.log[side.idx()]
+            .iter()
+            .filter_map(|(t, o)| match o {
+                SigOutput::SendCallerId { chan: c, cid } if *c == chan => Some((*t, cid.as_ref().map(|b| b.1.clone()))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What the stack on `side` wants to hear on `chan` now.
+    pub fn listen(&self, side: Side, chan: u16) -> crate::signalling::Listen {
+        self.cores[side.idx()].as_ref().map(|c| c.listen(chan)).unwrap_or_default()
     }
 
     /// The called number of the last `Incoming` on a channel.

@@ -182,7 +182,11 @@ impl SignallingCore for PriSpan {
                 Ok(ch) => self.l3.command(now, ch, cmd),
                 Err(_) => warn!(chan, "PRI: command for a channel that cannot exist"),
             },
-            SigInput::Dtmf { .. } | SigInput::DigitsSent { .. } => {}
+            SigInput::Dtmf { .. }
+            | SigInput::DigitsSent { .. }
+            | SigInput::CallerId { .. }
+            | SigInput::CallerIdSent { .. }
+            | SigInput::Progress { .. } => {}
         }
         self.pump(now);
     }

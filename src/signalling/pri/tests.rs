@@ -70,7 +70,10 @@ impl Rig {
                             self.nt_events.push((chan, event))
                         }
                     }
-                    SigOutput::Transmit { .. } | SigOutput::Tone { .. } | SigOutput::SendDigits { .. } => {}
+                    SigOutput::Transmit { .. }
+                    | SigOutput::Tone { .. }
+                    | SigOutput::SendDigits { .. }
+                    | SigOutput::SendCallerId { .. } => {}
                 }
             }
         }
