@@ -143,8 +143,7 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
         for (zone, d) in &mut progress {
             d.process(block);
             while let Some(ev) = d.poll() {
-                let tone = serde_json::to_value(ev.tone).ok().and_then(|v| v.as_str().map(String::from));
-                out.push(Finding::Tone { at: secs(ev.at_sample), tone: tone.unwrap_or_default(), zone: zone.clone() });
+                out.push(Finding::Tone { at: secs(ev.at_sample), tone: ev.tone.name().into(), zone: zone.clone() });
             }
         }
         for (dir, d, on) in &mut r2 {

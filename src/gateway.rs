@@ -15,7 +15,7 @@ use crate::dsp::g711::Law;
 use crate::dsp::zone::{builtin_zone, ToneZone};
 use crate::ivr::host::ScriptHost;
 use crate::plugin::chain::PluginChain;
-use crate::signalling::analog::{AnalogLines, FxsProfile};
+use crate::signalling::analog::{AnalogLines, CidListen, FxoProfile, FxsProfile};
 use crate::signalling::em::EmSpan;
 use crate::signalling::pri::{PriSpan, Side};
 use crate::signalling::{Party, SignallingCore};
@@ -102,6 +102,17 @@ fn fxs_profile(p: &FxsProfile, zone: &ToneZone) -> FxsProfile {
     p
 }
 
+/// The simulated telephones on an FXS line: `fxo` of the line, except that a phone waits
+/// for caller ID only when our port sends some (otherwise it would ring a while longer
+/// than a real phone before its simulated user answers).
+fn sim_phone(l: &crate::config::LineConfig) -> FxoProfile {
+    let mut p = l.fxo.clone();
+    if l.fxs.caller_id.is_none() {
+        p.caller_id = CidListen::OFF;
+    }
+    p
+}
+
 impl Gateway {
     /// Builds everything; `cfg` must have passed `Config::validate`.
     pub fn build(cfg: &Config) -> Result<Gateway, BuildError> {
@@ -165,7 +176,7 @@ impl Gateway {
                 LineKind::Fxs => (
                     PathKind::Fxs,
                     Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
-                    Box::new(AnalogLines::fxo(l.fxo.clone(), l.ports as usize)),
+                    Box::new(AnalogLines::fxo(sim_phone(l), l.ports as usize)),
                 ),
                 LineKind::Fxo => (
                     PathKind::Fxo,

@@ -15,7 +15,7 @@ use trunkd::core::event::{CoreEvent, EventKind};
 use trunkd::core::{Engine, GroupSetup, Routing};
 use trunkd::dsp::g711::Law;
 use trunkd::dsp::zone::builtin_zone;
-use trunkd::signalling::analog::AnalogLines;
+use trunkd::signalling::analog::{AnalogLines, CidListen, FxoProfile};
 use trunkd::signalling::Cause;
 use trunkd::time::Instant;
 
@@ -79,7 +79,8 @@ fn rig(cmds: Vec<AppCmd>, log: Log, caller: &[&str]) -> Rig {
             name: "pstn".into(),
             backend: 0,
             span: 0,
-            sig: Box::new(AnalogLines::fxo(Default::default(), 1)),
+            // Offered at the first ring's end (these tests are not about caller ID).
+            sig: Box::new(AnalogLines::fxo(FxoProfile { caller_id: CidListen::OFF, ..Default::default() }, 1)),
             zone: zone.clone(),
         },
         GroupSetup {
@@ -102,7 +103,8 @@ fn rig(cmds: Vec<AppCmd>, log: Log, caller: &[&str]) -> Rig {
             name: "phones".into(),
             backend: 0,
             span: 1,
-            sig: Box::new(AnalogLines::fxo(Default::default(), 1)),
+            // Offered at the first ring's end (these tests are not about caller ID).
+            sig: Box::new(AnalogLines::fxo(FxoProfile { caller_id: CidListen::OFF, ..Default::default() }, 1)),
             zone,
         },
     ];

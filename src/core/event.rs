@@ -88,7 +88,8 @@ pub enum EventKind {
         /// The format heard (`etsi`, `bell202-mdmf`, `dtmf`, …).
         format: String,
     },
-    /// A fax or modem tone (`cng`, `ced`, `ans-pr`, `ans-am`) heard on the call.
+    /// A tone heard on the call: fax or modem (`cng`, `ced`, `ans-pr`, `ans-am`) or call
+    /// progress the signalling listened for (`busy`, `congestion`, `ringback`, `sit`, `dial`).
     ToneDetected {
         tone: String,
     },
@@ -154,7 +155,7 @@ impl fmt::Display for CoreEvent {
             EventKind::Playing { what } => write!(f, "playing {what}"),
             EventKind::Digit(d) => write!(f, "digit {d}"),
             EventKind::CallerId { format } => write!(f, "caller ID received ({format})"),
-            EventKind::ToneDetected { tone } => write!(f, "heard a fax/modem tone: {tone}"),
+            EventKind::ToneDetected { tone } => write!(f, "heard {tone} tone"),
             EventKind::Collected { digits, timed_out } => {
                 write!(f, "collected \"{digits}\"{}", if *timed_out { " (timeout)" } else { "" })
             }

@@ -1098,7 +1098,12 @@ impl Engine {
                 }
                 return;
             }
-            Heard::Progress(tone) => SigInput::Progress { chan, tone },
+            Heard::Progress(tone) => {
+                if let Some(id) = self.groups[g].chans[ci].call {
+                    self.emit_call(id, EventKind::ToneDetected { tone: tone.name().to_string() });
+                }
+                SigInput::Progress { chan, tone }
+            }
             Heard::CallerId(report) => {
                 let format = report.format.name().to_string();
                 let device = self.groups[g].device(ci);

@@ -59,6 +59,19 @@ pub enum ProgressTone {
     Sit,
 }
 
+impl ProgressTone {
+    /// The name used in config and events (`dial`, `ringback`, `busy`, `congestion`, `sit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProgressTone::Dial => "dial",
+            ProgressTone::Ringback => "ringback",
+            ProgressTone::Busy => "busy",
+            ProgressTone::Congestion => "congestion",
+            ProgressTone::Sit => "sit",
+        }
+    }
+}
+
 /// Detection limits.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

@@ -217,6 +217,9 @@ pub enum Off {
 }
 
 impl CidListen {
+    /// No caller ID: offer at the ring count alone.
+    pub const OFF: CidListen = CidListen::Off(Off::Off);
+
     pub fn detect(self) -> Option<CidDetect> {
         match self {
             CidListen::Detect(d) => Some(d),

@@ -380,7 +380,7 @@ fn e2e_fxo_pulse_dials_to_fxs() {
 
 /// An FXO that does not wait for caller ID after the first ring.
 fn fxo_no_cid() -> FxoProfile {
-    FxoProfile { caller_id: CidListen::Off(profile::Off::Off), ..FxoProfile::default() }
+    FxoProfile { caller_id: CidListen::OFF, ..FxoProfile::default() }
 }
 
 #[test]
