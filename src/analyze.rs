@@ -183,8 +183,11 @@ pub fn read_wav(path: &Path) -> Result<Vec<Vec<i16>>, AnalyzeError> {
             let all: Vec<i16> = match (spec.sample_format, spec.bits_per_sample) {
                 (hound::SampleFormat::Int, 16) => r.samples::<i16>().collect::<Result<_, _>>(),
                 (hound::SampleFormat::Int, b) if b <= 32 => {
-                    let shift = u32::from(b).saturating_sub(16);
-                    r.samples::<i32>().map(|s| s.map(|v| (v >> shift) as i16)).collect::<Result<_, _>>()
+                    // Scale any width to 16 bits: 8-bit samples up, 24/32-bit down.
+                    let b = i32::from(b);
+                    r.samples::<i32>()
+                        .map(|s| s.map(|v| if b < 16 { v << (16 - b) } else { v >> (b - 16) } as i16))
+                        .collect::<Result<_, _>>()
                 }
                 (hound::SampleFormat::Float, _) => r
                     .samples::<f32>()

@@ -108,6 +108,25 @@ fn stereo_recordings_and_other_rates_are_analysed_per_channel_as_json() {
 }
 
 #[test]
+fn an_8_bit_recording_is_scaled_up_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("8bit.wav");
+    let mut dtmf = DtmfGenerator::new(DtmfTxConfig::default());
+    dtmf.push_digits("19");
+    let mut x = vec![0i16; 8 * 500];
+    dtmf.fill(&mut x);
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 8, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for s in x {
+        w.write_sample((s >> 8) as i8).unwrap();
+    }
+    w.finalize().unwrap();
+    let (ok, text) = analyze(&[wav.to_str().unwrap()]);
+    assert!(ok && text.contains("DTMF 1") && text.contains("DTMF 9"), "{text}");
+}
+
+#[test]
 fn a_fax_tone_from_sox_and_bad_input_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("fax.wav");

@@ -104,12 +104,18 @@ struct Chan {
     /// On-hook caller ID being sent (FXS), before any tone or call audio.
     cid_tx: Option<Box<CallerIdGenerator>>,
     /// The detectors the stack asked for ([`SignallingCore::listen`]), built on demand and
-    /// dropped when no longer wanted, so idle channels cost nothing.
+    /// dropped when no longer wanted: a channel whose stack wants nothing costs nothing.
     cid_rx: Option<(CidDetect, Box<CallerIdDetector>)>,
     progress: Option<Box<ProgressDetector>>,
     /// Fax and modem answer tones, on every call.
     fax: Option<Box<FaxToneDetector>>,
+    /// Frames left during which our own recent tone may echo back from the line: call
+    /// progress is not listened for (a hybrid returns a busy tone we play 20–30 dB down).
+    tone_echo_hold: u8,
 }
+
+/// Frames (20 ms) after we stop sending a tone before progress detection resumes.
+const TONE_ECHO_HOLD_FRAMES: u8 = 25;
 
 impl Chan {
     fn new(number: u16, audio: bool) -> Chan {
@@ -128,6 +134,7 @@ impl Chan {
             cid_rx: None,
             progress: None,
             fax: None,
+            tone_echo_hold: 0,
         }
     }
 
@@ -1077,6 +1084,7 @@ impl Engine {
         if msg.datetime.is_none() {
             msg.datetime = self.local_datetime();
         }
+        let msg = msg.fit(cfg.format);
         match CallerIdGenerator::new(&cfg, &msg) {
             Ok(gen) => self.groups[g].chans[ci].cid_tx = Some(Box::new(gen)),
             Err(e) => {
@@ -1545,6 +1553,7 @@ impl Engine {
                     }
                 } else if let Some(t) = &mut c.line_tone {
                     t.fill(&mut tx);
+                    c.tone_echo_hold = TONE_ECHO_HOLD_FRAMES;
                 } else if c.sending_digits {
                     c.dtmf_tx.fill(&mut tx);
                     if c.dtmf_tx.is_idle() {
@@ -1553,6 +1562,9 @@ impl Engine {
                     }
                 } else if let Some(cl) = call.and_then(|id| self.calls.get_mut(&id)) {
                     if let Some(p) = &mut cl.player {
+                        if p.playing_tone() {
+                            c.tone_echo_hold = TONE_ECHO_HOLD_FRAMES;
+                        }
                         if p.fill(&mut tx) {
                             cl.player = None;
                             done.push(TxDone::Played(cl.info.id));
@@ -1631,7 +1643,8 @@ fn listen(sig: &dyn SignallingCore, zone: &ToneZone, c: &mut Chan, mut heard: im
             heard(Heard::CallerId(Box::new(r)));
         }
     }
-    if want.progress {
+    c.tone_echo_hold = c.tone_echo_hold.saturating_sub(1);
+    if want.progress && c.tone_echo_hold == 0 {
         let d = c.progress.get_or_insert_with(|| Box::new(ProgressDetector::new(zone, ProgressConfig::default())));
         d.process(&c.rx);
         while let Some(ev) = d.poll() {

@@ -56,6 +56,12 @@ impl Player {
         Player { queue: sources.into(), pos: 0, paused: false, volume: 0 }
     }
 
+    /// Whether a generated tone is what plays now (its echo must not be taken for the
+    /// line's call-progress tones).
+    pub fn playing_tone(&self) -> bool {
+        matches!(self.queue.front(), Some(Source::Tone(..)))
+    }
+
     /// Applies an input-callback verb to what is playing.
     pub fn control(&mut self, c: crate::core::app::PlayControl) {
         use crate::core::app::PlayControl;

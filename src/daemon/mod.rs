@@ -114,6 +114,9 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
                 }
                 if ready && last_status_at.elapsed() >= Duration::from_secs(1) {
                     last_status_at = std::time::Instant::now();
+                    // Follows daylight-saving changes and clock corrections (caller ID time).
+                    let local = chrono::Local::now();
+                    gw.set_wall_clock(now, local.timestamp(), local.offset().local_minus_utc());
                     let status = status_line(&gw);
                     if status != last_status {
                         notify(&[sd_notify::NotifyState::Status(&status)]);

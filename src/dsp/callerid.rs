@@ -434,6 +434,32 @@ impl CallerIdGenerator {
     }
 }
 
+impl CallerIdMessage {
+    /// The message as `format` can carry it: characters the format cannot send dropped
+    /// (a `+` before an international number, accents in a name), the name cut to
+    /// [`MAX_NAME_LEN`]; a number left empty or too long becomes "unavailable". So a
+    /// phone always gets what can be shown rather than nothing.
+    pub fn fit(mut self, format: CidFormat) -> CallerIdMessage {
+        if let Some(n) = self.number.take() {
+            let ok = |c: &char| c.is_ascii_digit() || (format != CidFormat::Dtmf && matches!(c, '*' | '#'));
+            let n: String = n.chars().filter(ok).collect();
+            if n.is_empty() || n.chars().count() > MAX_NUMBER_LEN {
+                self.number_absence = self.number_absence.or(Some(Absence::Unavailable));
+            } else {
+                self.number = Some(n);
+            }
+        }
+        if let Some(name) = self.name.take() {
+            let name: String = name.chars().filter(|&c| c == ' ' || c.is_ascii_graphic()).take(MAX_NAME_LEN).collect();
+            let name = name.trim().to_string();
+            if !name.is_empty() {
+                self.name = Some(name);
+            }
+        }
+        self
+    }
+}
+
 /// Renders a whole spill (tests and tools).
 pub fn render(cfg: &CidTxConfig, msg: &CallerIdMessage) -> Result<Vec<i16>, CidError> {
     let mut g = CallerIdGenerator::new(cfg, msg)?;

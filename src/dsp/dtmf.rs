@@ -4,8 +4,13 @@
 //!
 //! Eight Goertzel filters (the Q.23 frequencies) run over sub-blocks of `HOP` = 40
 //! samples (5 ms) in a struct-of-arrays loop the compiler vectorises, with no per-sample
-//! branch. Each sub-block yields a complex DFT value per tone; three consecutive ones
-//! combine, weighted 1-2-1, into a 15 ms analysis window evaluated every 5 ms:
+//! branch: the sub-block is dealt into four interleaved 10-sample parts filtered side by
+//! side (four independent recurrences, eight tones per vector). The per-hop step is
+//! compiled for the baseline target and, through the `multiversion` crate (no `unsafe`
+//! here), for x86-64 CPUs with AVX2 and FMA, chosen at run time; both give the same
+//! numbers to float rounding (see the tests). Each sub-block yields a complex DFT value
+//! per tone; three consecutive ones combine, weighted 1-2-1, into a 15 ms analysis
+//! window evaluated every 5 ms:
 //!
 //! * Block size: the window's main lobe is ±100 Hz (like an 80-sample block, enough to
 //!   separate rows 73 Hz apart: the neighbour reads ≥ 11 dB down) while its sidelobes fall
@@ -22,10 +27,26 @@
 //!   ([`DtmfRxConfig::min_tone_energy_ratio`]), beat the other bins of their group by
 //!   6 dB, respect the twist limits and minimum level, and hold a steady frequency for
 //!   the minimum on time. (No second-harmonic check: it would cost 8 more filters.)
+//!   Instead, octave pairs are refused: music's commonest interval puts a note's octave
+//!   (or its own second harmonic) on a column while the note sits 2–2.5% under a row
+//!   (e.g. G#5 830.6 Hz + G#6 1661 Hz reads as 852 + 1633, `C`). With the measured
+//!   frequencies that costs two `atan2` per candidate window: a column within
+//!   [`OCTAVE_GUARD_HZ`] of twice the row is rejected. Real digits within Q.24's ±1.5%
+//!   never come closer than 18 Hz (1477 vs 2 × 770, 1633 vs 2 × 852).
 //! * Timing is counted in hops; see [`DtmfDetector`] for how min on/off times map.
+//! * Cost: most hops are silence, pauses, speech or music, so rejection is cheap. A
+//!   sub-block with too little energy for two tones at the minimum level skips the
+//!   filters altogether (it counts as silence, and the three windows holding it are
+//!   rejected: they would fail the level or energy-ratio check anyway). Other windows
+//!   face bounds on level and energy ratio, then the neighbour-bin and frequency checks,
+//!   all with adds, multiplies and compares; only windows passing those take a square
+//!   root and a division per tone, and the `atan2` pair only runs for the three digits
+//!   whose tones can come near an octave.
 
 use std::collections::VecDeque;
 
+use multiversion::multiversion;
+use multiversion::target::target_cfg_f;
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::tone::Oscillator;
@@ -212,9 +233,6 @@ pub struct DtmfEvent {
 
 /// Sub-block length: the detector decides every HOP samples (5 ms).
 const HOP: usize = 40;
-/// The sub-block is analysed as this many independent parts (see `analyse_block`).
-const PARTS: usize = 2;
-const PART: usize = HOP / PARTS;
 /// Analysis window: three sub-blocks weighted 1-2-1 (15 ms). Its spectrum is the 40-sample
 /// sub-block's times `cos²(π f HOP / fs)`: nulls every 100 Hz, main lobe ±100 Hz like an
 /// 80-sample block, but sidelobes ≈ −35 dB instead of −13 dB, so a tone 8 dB louder in
@@ -239,6 +257,24 @@ const HOP_MS: u32 = (HOP as u32 * 1000) / SAMPLE_RATE;
 const EVENT_RING: usize = 16;
 /// Weight of the previous phase-advance estimate (smooths leakage and noise).
 const PHASE_SMOOTHING: f32 = 0.5;
+/// A column tone this close (Hz) to twice the row tone is taken for an octave (music),
+/// not a digit; see the module docs.
+pub const OCTAVE_GUARD_HZ: f32 = 8.0;
+/// The sub-block is analysed as this many interleaved parts (see [`hop_kernel`]).
+const PARTS: usize = 4;
+const PART: usize = HOP / PARTS;
+/// Bound on how much unmixing can raise a bin's power in a window within the twist limits
+/// (≈ 1.1: cross-group leakage ≤ −35 dB); with the offset correction at the frequency
+/// limit it bounds the exact level and ratio readings, so windows are rejected cheaply,
+/// with the same outcome, before the exact checks.
+const UNMIX_GAIN: f32 = 1.25;
+/// A sub-block whose energy is below this fraction of `HOP` samples of one tone at the
+/// minimum level is quiet: a window needs over half of each sub-block filled by both
+/// tones to pass the ratio check (over 1.1 such tone-energies), so with a 3 dB margin a
+/// quiet sub-block cannot be part of a passing window.
+const QUIET_FRACTION: f32 = 0.5;
+/// Hz per radian of phase advance per hop.
+const HZ_PER_RAD: f32 = SAMPLE_RATE as f32 / (2.0 * std::f32::consts::PI * HOP as f32);
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Active {
@@ -258,22 +294,26 @@ struct Active {
 /// `Begin` comes ≈ min_on after the tone starts, `End` ≈ min_off after it stops.
 #[derive(Clone, Debug)]
 pub struct DtmfDetector {
-    // Precomputed per tone (lanes 0..4 rows, 4..8 columns).
-    coef: [f32; 8],
-    /// Per part q: `e^{-jω(q·PART + PART − 1)}` and `e^{-jω(q+1)·PART}`, which
-    /// turn that part's Goertzel state into its share of the sub-block's DFT.
-    qa: [[(f32, f32); 8]; PARTS],
-    qb: [[(f32, f32); 8]; PARTS],
-    /// `e^{-jω HOP}`: shifts a sub-block's DFT by one hop.
-    tw_b: [(f32, f32); 8],
-    /// `e^{-jω 2HOP}`: shifts by two hops.
-    tw_b2: [(f32, f32); 8],
+    /// The eight filters, their per-hop history and phase tracking.
+    bank: Bank,
     /// `leak[r][c]`: how much of column tone c the row-r bin reads, relative to the
     /// column bin itself (complex, for tones at nominal frequency); used to undo the
     /// cross-group leakage of the chosen pair.
     leak: [[(f32, f32); 4]; 4],
+    /// `1 / (1 − |leak|²)²`, the determinant of that mixing, squared and inverted.
+    unmix_scale: [[f32; 4]; 4],
+    /// Bit `r*4+c`: digits whose tones can read as an octave (see `is_octave`); for the
+    /// others the nominal frequencies are too far from one for any measured offset.
+    octave_pairs: u16,
     /// Cosine of the largest accepted phase advance per hop.
     cos_max: [f32; 8],
+    /// Per tone: bound on how much unmixing and the offset correction can raise its
+    /// power in a window that passes the frequency check (see [`DtmfDetector::classify`]).
+    max_gain: [f32; 8],
+    /// A sub-block with less energy than this cannot be part of a passing window.
+    quiet_energy: f32,
+    /// Windows still to come that contain a quiet sub-block (rejected unexamined).
+    quiet_windows: u32,
     min_power: f32,
     normal_twist: f32,
     reverse_twist: f32,
@@ -285,12 +325,7 @@ pub struct DtmfDetector {
     block: [i16; HOP],
     fill: usize,
 
-    // Per-hop history.
-    /// DFTs of the two previous sub-blocks, oldest first.
-    prev_x: [[(f32, f32); 2]; 8],
-    prev_w: [(f32, f32); 8],
     prev_energy: [f32; 2],
-    phase: [(f32, f32); 8],
 
     hop: u64,
     samples: u64,
@@ -308,28 +343,35 @@ impl DtmfDetector {
         let mut freqs = [0.0f32; 8];
         freqs[..4].copy_from_slice(&ROW_FREQS);
         freqs[4..].copy_from_slice(&COL_FREQS);
-        let mut coef = [0.0; 8];
-        let mut qa = [[(0.0, 0.0); 8]; PARTS];
-        let mut qb = [[(0.0, 0.0); 8]; PARTS];
-        let mut tw_b = [(0.0, 0.0); 8];
-        let mut tw_b2 = [(0.0, 0.0); 8];
+        let mut bank = Bank::default();
         let mut cos_max = [0.0; 8];
+        let mut max_gain = [0.0; 8];
         let fs = f64::from(SAMPLE_RATE);
         let tau = 2.0 * std::f64::consts::PI;
         for (i, &f) in freqs.iter().enumerate() {
             let w = tau * f64::from(f) / fs;
-            coef[i] = (2.0 * w.cos()) as f32;
-            for q in 0..PARTS {
-                let end = ((q + 1) * PART) as f64;
-                qa[q][i] = ((w * (end - 1.0)).cos() as f32, -(w * (end - 1.0)).sin() as f32);
-                qb[q][i] = ((w * end).cos() as f32, -(w * end).sin() as f32);
-            }
             let b = w * HOP as f64;
-            tw_b[i] = (b.cos() as f32, -b.sin() as f32);
-            tw_b2[i] = ((2.0 * b).cos() as f32, -(2.0 * b).sin() as f32);
+            // Part q holds samples q, q + PARTS, …: a Goertzel at PARTS·ω over PART samples,
+            // delayed by q samples.
+            let wp = w * PARTS as f64;
+            bank.coef[i] = (2.0 * wp.cos()) as f32;
+            for q in 0..PARTS {
+                let a = w * q as f64 + wp * (PART - 1) as f64;
+                let b = w * q as f64 + wp * PART as f64;
+                bank.qa_re[q][i] = a.cos() as f32;
+                bank.qa_im[q][i] = -a.sin() as f32;
+                bank.qb_re[q][i] = b.cos() as f32;
+                bank.qb_im[q][i] = -b.sin() as f32;
+            }
+            bank.tw1_re[i] = b.cos() as f32;
+            bank.tw1_im[i] = -b.sin() as f32;
+            bank.tw2_re[i] = (2.0 * b).cos() as f32;
+            bank.tw2_im[i] = -(2.0 * b).sin() as f32;
             let dev = f64::from(cfg.max_freq_deviation_pct.clamp(0.0, 5.0)) / 100.0;
             let max_adv = tau * f64::from(f) * dev * HOP as f64 / fs; // < π/2 up to 6%
             cos_max[i] = max_adv.cos() as f32;
+            let (num, den) = offset_gain(cos_max[i]);
+            max_gain[i] = UNMIX_GAIN * num / den;
         }
         let db = |d: f32| 10f32.powf(d.max(0.0) / 10.0);
         // G(Δ) = Σ w[n] e^{jΔn} over the 1-2-1 window; leak = G(ωc − ωr) / G(0).
@@ -347,15 +389,31 @@ impl DtmfDetector {
                 *k = ((re / g0) as f32, (im / g0) as f32);
             }
         }
+        let unmix_scale = leak.map(|row| {
+            row.map(|k| {
+                let det = 1.0 - (k.0 * k.0 + k.1 * k.1);
+                1.0 / (det * det)
+            })
+        });
+        // small_atan2 never exceeds ATAN_MAX, so |fc − 2fr| ≥ |C − 2R| − 3·ATAN_MAX·HZ_PER_RAD.
+        let mut octave_pairs = 0u16;
+        for (r, &fr) in ROW_FREQS.iter().enumerate() {
+            for (c, &fc) in COL_FREQS.iter().enumerate() {
+                if (fc - 2.0 * fr).abs() - 3.0 * ATAN_MAX * HZ_PER_RAD < OCTAVE_GUARD_HZ + 1.0 {
+                    octave_pairs |= 1 << (r * 4 + c);
+                }
+            }
+        }
         let hops = |ms: u32| (ms_to_samples(ms)).div_ceil(HOP as u64) as u32;
         DtmfDetector {
-            coef,
-            qa,
-            qb,
-            tw_b,
-            tw_b2,
+            bank,
             leak,
+            unmix_scale,
+            octave_pairs,
             cos_max,
+            max_gain,
+            quiet_energy: dbm0_to_power(cfg.min_level_dbm0) * QUIET_FRACTION * HOP as f32,
+            quiet_windows: 0,
             min_power: dbm0_to_power(cfg.min_level_dbm0) * TONE_GAIN,
             normal_twist: db(cfg.max_normal_twist_db),
             reverse_twist: db(cfg.max_reverse_twist_db),
@@ -364,10 +422,7 @@ impl DtmfDetector {
             off_hops: hops(cfg.min_off_ms).saturating_sub(OFF_SMEAR_HOPS).max(1),
             block: [0; HOP],
             fill: 0,
-            prev_x: [[(0.0, 0.0); 2]; 8],
-            prev_w: [(0.0, 0.0); 8],
             prev_energy: [0.0; 2],
-            phase: [(0.0, 0.0); 8],
             hop: 0,
             samples: 0,
             candidate: None,
@@ -383,10 +438,9 @@ impl DtmfDetector {
     pub fn reset(&mut self) {
         self.block = [0; HOP];
         self.fill = 0;
-        self.prev_x = [[(0.0, 0.0); 2]; 8];
-        self.prev_w = [(0.0, 0.0); 8];
+        self.bank.clear_history();
         self.prev_energy = [0.0; 2];
-        self.phase = [(0.0, 0.0); 8];
+        self.quiet_windows = 0;
         self.hop = 0;
         self.samples = 0;
         self.candidate = None;
@@ -401,6 +455,15 @@ impl DtmfDetector {
     pub fn process(&mut self, samples: &[i16]) {
         let mut rest = samples;
         while !rest.is_empty() {
+            if self.fill == 0 {
+                // Whole sub-blocks straight from the input, without copying.
+                if let Some((hop, later)) = rest.split_first_chunk::<HOP>() {
+                    self.samples += HOP as u64;
+                    self.end_of_hop(hop);
+                    rest = later;
+                    continue;
+                }
+            }
             let take = (HOP - self.fill).min(rest.len());
             let (now, later) = rest.split_at(take);
             if let Some(dst) = self.block.get_mut(self.fill..self.fill + take) {
@@ -410,7 +473,9 @@ impl DtmfDetector {
             self.samples += take as u64;
             rest = later;
             if self.fill == HOP {
-                self.end_of_hop();
+                self.fill = 0;
+                let block = self.block;
+                self.end_of_hop(&block);
             }
         }
     }
@@ -426,92 +491,88 @@ impl DtmfDetector {
         ev
     }
 
-    /// The hot loop. A Goertzel recurrence is latency-bound (each sample waits for the
-    /// previous multiply-add), so the sub-block is cut into two halves run as
-    /// independent recurrences side by side: 16 lanes the compiler vectorises, with twice
-    /// the instruction-level parallelism; their DFTs add up (with a phase shift). Returns the sub-block's DFT per tone
-    /// (referenced to its first sample) and its energy.
-    #[inline]
-    fn analyse_block(&self) -> ([(f32, f32); 8], f32) {
-        // Lane q*8 + i: part q, tone i. 16 lanes of state plus coefficients fit the
-        // 16 SSE registers of baseline x86-64; more parts would spill.
-        let mut c = [0.0f32; 16];
-        c[..8].copy_from_slice(&self.coef);
-        c[8..].copy_from_slice(&self.coef);
-        let mut s1 = [0.0f32; 16];
-        let mut s2 = [0.0f32; 16];
-        let (first, second) = self.block.split_at(PART);
-        for (&a, &b) in first.iter().zip(second) {
-            let mut x = [f32::from(a); 16];
-            x[8..].fill(f32::from(b));
-            for l in 0..16 {
-                // (x − s2) does not wait for s1, shortening the dependency chain.
-                let s0 = c[l] * s1[l] + (x[l] - s2[l]);
-                s2[l] = s1[l];
-                s1[l] = s0;
-            }
-        }
-        let mut x = [(0.0f32, 0.0f32); 8];
-        for q in 0..PARTS {
-            for (i, xi) in x.iter_mut().enumerate() {
-                let (ar, ai) = self.qa[q][i];
-                let (br, bi) = self.qb[q][i];
-                let (u, v) = (s1[q * 8 + i], s2[q * 8 + i]);
-                xi.0 += ar * u - br * v;
-                xi.1 += ai * u - bi * v;
-            }
-        }
-        // Integer squares: exact, and no float add chain.
-        let energy: i64 = self.block.iter().map(|&v| i64::from(i32::from(v) * i32::from(v))).sum();
-        (x, energy as f32)
-    }
-
-    fn end_of_hop(&mut self) {
-        let (xs, energy) = self.analyse_block();
-        let mut win = [(0.0f32, 0.0f32); 8];
-        for (i, win_i) in win.iter_mut().enumerate() {
-            let x = xs[i];
-            // Window = 1·X[k-2] + 2·X[k-1] + 1·X[k], each shifted to the window start.
-            let x1 = cmul(self.tw_b[i], self.prev_x[i][1]);
-            let x2 = cmul(self.tw_b2[i], x);
-            let p0 = self.prev_x[i][0];
-            let w = (p0.0 + 2.0 * x1.0 + x2.0, p0.1 + 2.0 * x1.1 + x2.1);
-            // Phase advance since the previous window, minus the nominal ωHOP.
-            let adv = cmul(cmul(w, conj(self.prev_w[i])), self.tw_b[i]);
-            let p = self.phase[i];
-            self.phase[i] = (PHASE_SMOOTHING * p.0 + adv.0, PHASE_SMOOTHING * p.1 + adv.1);
-            self.prev_x[i] = [self.prev_x[i][1], x];
-            self.prev_w[i] = w;
-            *win_i = w;
-        }
+    fn end_of_hop(&mut self, block: &[i16; HOP]) {
+        // Converted here rather than in `analyse_hop`, so the filter loop there broadcasts
+        // each sample straight from memory.
+        let block: [f32; HOP] = std::array::from_fn(|i| f32::from(block[i]));
+        let (energy, pow) = analyse_hop(&mut self.bank, &block, self.quiet_energy);
         let [e0, e1] = self.prev_energy;
         let window_energy = e0 + WEIGHT_MID * WEIGHT_MID * e1 + energy;
         self.prev_energy = [e1, energy];
-        self.fill = 0;
         self.hop += 1;
 
-        let hit = self.classify(&win, window_energy);
+        let hit = match pow {
+            // Not enough energy for two tones at the minimum level: no window holding this
+            // sub-block (this one and the next two) can pass the level and ratio checks,
+            // so its filters were skipped and it counts as silence.
+            None => {
+                self.quiet_windows = 2;
+                None
+            }
+            Some(_) if self.quiet_windows > 0 => {
+                self.quiet_windows -= 1;
+                None
+            }
+            Some(pow) => self.classify(&pow, window_energy),
+        };
         self.track(hit);
     }
 
     /// The digit (row*4+col) this window shows, if every check passes.
-    fn classify(&self, win: &[(f32, f32); 8], window_energy: f32) -> Option<u8> {
-        let pow = win.map(|w| w.0 * w.0 + w.1 * w.1);
+    fn classify(&self, pow: &[f32; 8], window_energy: f32) -> Option<u8> {
         let r = argmax4(pow[0], pow[1], pow[2], pow[3]);
         let c = 4 + argmax4(pow[4], pow[5], pow[6], pow[7]);
-        let (pr, pc) = self.unmix(r, c - 4, win[r], win[c]);
-        let (cos_r, cos_c) = (self.advance_cos(r), self.advance_cos(c));
-        let freq_ok = cos_r >= self.cos_max[r] && cos_c >= self.cos_max[c];
-        let (pr, pc) = (pr * offset_gain(cos_r), pc * offset_gain(cos_c));
-        let level_ok = pr >= self.min_power && pc >= self.min_power;
-        let twist_ok = pc <= pr * self.normal_twist && pr <= pc * self.reverse_twist;
-        let ratio_ok = (pr + pc) * TONE_TO_ENERGY >= self.ratio * window_energy;
+        let (wr, wc) = (pow[r], pow[c]);
+        // Cheap checks first, with adds, multiplies and compares only (most windows are
+        // speech, music or noise). Unmixing and the offset correction raise a power by at
+        // most `max_gain` in a window that passes the frequency check, so failing these
+        // bounds means failing the exact level and ratio checks below.
+        let (gr, gc) = (wr * self.max_gain[r], wc * self.max_gain[c]);
+        if (gr + gc) * TONE_TO_ENERGY < self.ratio * window_energy || gr.min(gc) < self.min_power {
+            return None;
+        }
         // Speech puts energy in several bins of a group; a real digit's neighbours sit
         // ≥ 11 dB down even at ±1.5% (the window's response 62 Hz off).
-        let peak_ok = (0..4).all(|i| i == r || pow[i] * RELATIVE_PEAK <= pow[r])
-            && (4..8).all(|i| i == c || pow[i] * RELATIVE_PEAK <= pow[c]);
-        let ok = level_ok && twist_ok && ratio_ok && freq_ok && peak_ok;
+        let (lim_r, lim_c) = (wr * (1.0 / RELATIVE_PEAK), wc * (1.0 / RELATIVE_PEAK));
+        let mut crowded = false;
+        for i in 0..4 {
+            crowded |= (i != r && pow[i] > lim_r) | (i + 4 != c && pow[i + 4] > lim_c);
+        }
+        if crowded || !self.freq_ok(r) || !self.freq_ok(c) {
+            return None;
+        }
+        let (pr, pc) = self.unmix(r, c - 4, self.bank.window(r), self.bank.window(c));
+        // The exact checks on pr·gr and pc·gc, with the offset gains g = n / d multiplied
+        // out (no division).
+        let ((nr, dr), (nc, dc)) = (offset_gain(self.advance_cos(r)), offset_gain(self.advance_cos(c)));
+        let (pr, pc) = (pr * nr, pc * nc);
+        let level_ok = pr >= self.min_power * dr && pc >= self.min_power * dc;
+        let (pr, pc) = (pr * dc, pc * dr);
+        let twist_ok = pc <= pr * self.normal_twist && pr <= pc * self.reverse_twist;
+        let ratio_ok = (pr + pc) * TONE_TO_ENERGY >= self.ratio * window_energy * (dr * dc);
+        let octave = self.octave_pairs & (1 << (r * 4 + (c - 4))) != 0 && self.is_octave(r, c);
+        let ok = level_ok && twist_ok && ratio_ok && !octave;
         ok.then_some((r * 4 + (c - 4)) as u8)
+    }
+
+    /// Whether tone `i`'s smoothed phase advance is within the frequency limit, i.e.
+    /// `cos θ ≥ cos_max` (`cos_max` > 0), without the square root and division.
+    fn freq_ok(&self, i: usize) -> bool {
+        let (re, im) = self.bank.phase(i);
+        let cm = self.cos_max.get(i).copied().unwrap_or(1.0);
+        re > 0.0 && re * re >= cm * cm * (re * re + im * im)
+    }
+
+    /// Whether the measured column frequency is (within [`OCTAVE_GUARD_HZ`]) twice the
+    /// measured row frequency. Only evaluated for windows passing every other check.
+    fn is_octave(&self, r: usize, c: usize) -> bool {
+        let freq = |i: usize, nominal: Option<&f32>| {
+            let (re, im) = self.bank.phase(i);
+            nominal.copied().unwrap_or(0.0) + small_atan2(im, re) * HZ_PER_RAD
+        };
+        let fr = freq(r, ROW_FREQS.get(r));
+        let fc = freq(c, COL_FREQS.get(c.wrapping_sub(4)));
+        (fc - 2.0 * fr).abs() < OCTAVE_GUARD_HZ
     }
 
     /// Powers of the row and column tone with their mutual leakage removed (solves the
@@ -520,19 +581,19 @@ impl DtmfDetector {
     /// and level limits.
     fn unmix(&self, r: usize, c: usize, wr: (f32, f32), wc: (f32, f32)) -> (f32, f32) {
         let k = self.leak.get(r).and_then(|row| row.get(c)).copied().unwrap_or((0.0, 0.0));
-        let det = 1.0 - (k.0 * k.0 + k.1 * k.1);
+        let scale = self.unmix_scale.get(r).and_then(|row| row.get(c)).copied().unwrap_or(1.0);
         let kc = cmul(k, wc);
         let kr = cmul(conj(k), wr);
         let ur = (wr.0 - kc.0, wr.1 - kc.1);
         let uc = (wc.0 - kr.0, wc.1 - kr.1);
-        let p = |u: (f32, f32)| (u.0 * u.0 + u.1 * u.1) / (det * det);
+        let p = |u: (f32, f32)| (u.0 * u.0 + u.1 * u.1) * scale;
         (p(ur), p(uc))
     }
 
     /// Cosine of tone `i`'s smoothed phase advance per hop beyond the nominal one, i.e.
     /// of `2π Δf HOP / fs`; −1 when there is no signal to measure.
     fn advance_cos(&self, i: usize) -> f32 {
-        let (re, im) = self.phase[i];
+        let (re, im) = self.bank.phase(i);
         let mag = (re * re + im * im).sqrt();
         if mag > 0.0 {
             re / mag
@@ -594,17 +655,208 @@ impl DtmfDetector {
     }
 }
 
+/// The filter bank in struct-of-arrays form (lane i: tone i, rows then columns), so the
+/// per-hop complex arithmetic runs eight tones per vector operation, like the Goertzel
+/// loop itself.
+#[derive(Clone, Debug, Default)]
+struct Bank {
+    /// Goertzel feedback coefficients `2 cos ω`.
+    coef: [f32; 8],
+    /// Per tone and part q: `e^{-j(ωq + PARTS·ω(PART − 1))}` and `e^{-j(ωq + PARTS·ω PART)}`,
+    /// which turn that part's Goertzel state into its share of the sub-block's DFT.
+    qa_re: [[f32; 8]; PARTS],
+    qa_im: [[f32; 8]; PARTS],
+    qb_re: [[f32; 8]; PARTS],
+    qb_im: [[f32; 8]; PARTS],
+    /// `e^{-jω HOP}` and `e^{-jω 2HOP}`: shift a sub-block's DFT by one or two hops.
+    tw1_re: [f32; 8],
+    tw1_im: [f32; 8],
+    tw2_re: [f32; 8],
+    tw2_im: [f32; 8],
+    /// DFTs of the two previous sub-blocks, oldest first.
+    hist_re: [[f32; 8]; 2],
+    hist_im: [[f32; 8]; 2],
+    /// The latest window (after `step`: the current one).
+    win_re: [f32; 8],
+    win_im: [f32; 8],
+    /// Smoothed phase advance per hop beyond the nominal (complex, unnormalised).
+    ph_re: [f32; 8],
+    ph_im: [f32; 8],
+}
+
+impl Bank {
+    fn clear_history(&mut self) {
+        self.hist_re = [[0.0; 8]; 2];
+        self.hist_im = [[0.0; 8]; 2];
+        self.win_re = [0.0; 8];
+        self.win_im = [0.0; 8];
+        self.ph_re = [0.0; 8];
+        self.ph_im = [0.0; 8];
+    }
+
+    fn window(&self, i: usize) -> (f32, f32) {
+        (self.win_re.get(i).copied().unwrap_or(0.0), self.win_im.get(i).copied().unwrap_or(0.0))
+    }
+
+    fn phase(&self, i: usize) -> (f32, f32) {
+        (self.ph_re.get(i).copied().unwrap_or(0.0), self.ph_im.get(i).copied().unwrap_or(0.0))
+    }
+
+    /// One hop of a sub-block taken as silence (see [`DtmfDetector::end_of_hop`]).
+    #[inline(always)]
+    fn step_quiet(&mut self) {
+        let quiet_before = self.hist_re.iter().chain(&self.hist_im).flatten().all(|&v| v == 0.0);
+        if quiet_before {
+            // Window and phase advance are zero; clearing the decaying phase estimate (it
+            // has no weight once a tone starts) also keeps it out of subnormal range.
+            self.win_re = [0.0; 8];
+            self.win_im = [0.0; 8];
+            self.ph_re = [0.0; 8];
+            self.ph_im = [0.0; 8];
+        } else {
+            self.advance(&[0.0; 8], &[0.0; 8]);
+        }
+    }
+
+    /// Shifts the sub-block DFT `x` into the history and updates window and phase.
+    #[inline(always)]
+    fn advance(&mut self, xr: &[f32; 8], xi: &[f32; 8]) -> [f32; 8] {
+        let mut pow = [0.0f32; 8];
+        for i in 0..8 {
+            let (t1r, t1i) = (self.tw1_re[i], self.tw1_im[i]);
+            let (t2r, t2i) = (self.tw2_re[i], self.tw2_im[i]);
+            let (h0r, h0i) = (self.hist_re[0][i], self.hist_im[0][i]);
+            let (h1r, h1i) = (self.hist_re[1][i], self.hist_im[1][i]);
+            // Window = 1·X[k-2] + 2·X[k-1] + 1·X[k], each shifted to the window start.
+            let (x1r, x1i) = (t1r * h1r - t1i * h1i, t1r * h1i + t1i * h1r);
+            let (x2r, x2i) = (t2r * xr[i] - t2i * xi[i], t2r * xi[i] + t2i * xr[i]);
+            let wr = h0r + 2.0 * x1r + x2r;
+            let wi = h0i + 2.0 * x1i + x2i;
+            // Phase advance since the previous window, minus the nominal ωHOP:
+            // w · conj(w_prev) · e^{-jω HOP}.
+            let (pr, pi) = (self.win_re[i], self.win_im[i]);
+            let (ar, ai) = (wr * pr + wi * pi, wi * pr - wr * pi);
+            let (br, bi) = (ar * t1r - ai * t1i, ar * t1i + ai * t1r);
+            self.ph_re[i] = PHASE_SMOOTHING * self.ph_re[i] + br;
+            self.ph_im[i] = PHASE_SMOOTHING * self.ph_im[i] + bi;
+            self.hist_re[0][i] = h1r;
+            self.hist_im[0][i] = h1i;
+            self.hist_re[1][i] = xr[i];
+            self.hist_im[1][i] = xi[i];
+            self.win_re[i] = wr;
+            self.win_im[i] = wi;
+            pow[i] = wr * wr + wi * wi;
+        }
+        pow
+    }
+}
+
+/// Energy (sum of squares) of a sub-block, with eight partial sums (vectorised).
+#[inline(always)]
+fn block_energy(block: &[f32; HOP]) -> f32 {
+    let mut e8 = [0.0f32; 8];
+    for chunk in block.chunks_exact(8) {
+        for (e, &x) in e8.iter_mut().zip(chunk) {
+            *e += x * x;
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = e8;
+    ((a + e) + (b + f)) + ((c + g) + (d + h))
+}
+
+/// One hop of the filter bank: the sub-block's energy and, unless it is below
+/// `quiet_energy` (then the sub-block counts as silence), the Goertzel filters, the
+/// sub-block's DFT, the new 1-2-1 window, its power per tone and the phase advance since
+/// the previous window.
+///
+/// Compiled for AVX2 with FMA as well as the baseline target, chosen at run time by
+/// `multiversion` (its dispatch is the only `unsafe` involved, inside that crate).
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn analyse_hop(bank: &mut Bank, block: &[f32; HOP], quiet_energy: f32) -> (f32, Option<[f32; 8]>) {
+    let energy = block_energy(block);
+    if energy < quiet_energy {
+        bank.step_quiet();
+        return (energy, None);
+    }
+    let pow = if target_cfg_f!(target_feature = "fma") {
+        hop_kernel::<true>(bank, block)
+    } else {
+        hop_kernel::<false>(bank, block)
+    };
+    (energy, Some(pow))
+}
+
+/// `c·a + t`, fused where the target has FMA (the two differ only in rounding).
+#[inline(always)]
+fn mul_add<const FMA: bool>(c: f32, a: f32, t: f32) -> f32 {
+    if FMA {
+        c.mul_add(a, t)
+    } else {
+        c * a + t
+    }
+}
+
+/// The body of [`bank_step`]. The hot loop is latency-bound (each Goertzel step waits for
+/// the previous multiply-add), so the sub-block is dealt into `PARTS` interleaved parts
+/// (part q: samples q, q + PARTS, …) filtered side by side at `PARTS·ω`: four independent
+/// recurrences, eight tones per vector, each sample one broadcast load. The parts' DFTs
+/// add up with a phase shift, lane by lane.
+#[inline(always)]
+fn hop_kernel<const FMA: bool>(bank: &mut Bank, block: &[f32; HOP]) -> [f32; 8] {
+    let coef = bank.coef;
+    let mut s1 = [[0.0f32; 8]; PARTS];
+    let mut s2 = [[0.0f32; 8]; PARTS];
+    for xs in block.chunks_exact(PARTS) {
+        for (q, &x) in xs.iter().enumerate() {
+            let (Some(a), Some(b)) = (s1.get_mut(q), s2.get_mut(q)) else {
+                continue;
+            };
+            for l in 0..8 {
+                // (x − s2) does not wait for s1, shortening the dependency chain.
+                let s0 = mul_add::<FMA>(coef[l], a[l], x - b[l]);
+                b[l] = a[l];
+                a[l] = s0;
+            }
+        }
+    }
+    let mut xr = [0.0f32; 8];
+    let mut xi = [0.0f32; 8];
+    for q in 0..PARTS {
+        for l in 0..8 {
+            let (u, v) = (s1[q][l], s2[q][l]);
+            xr[l] = mul_add::<FMA>(bank.qa_re[q][l], u, xr[l]) - bank.qb_re[q][l] * v;
+            xi[l] = mul_add::<FMA>(bank.qa_im[q][l], u, xi[l]) - bank.qb_im[q][l] * v;
+        }
+    }
+    bank.advance(&xr, &xi)
+}
+
+/// `atan2(y, x)` for the small angles the frequency check lets through (|θ| < 0.7):
+/// `atan z ≈ z / (1 + 0.28 z²)`, within 0.005 rad (0.16 Hz here) for |z| ≤ 1; no libm.
+#[inline]
+fn small_atan2(y: f32, x: f32) -> f32 {
+    if x <= 0.0 {
+        return std::f32::consts::PI; // not a small angle: far from any octave match
+    }
+    let z = (y / x).clamp(-1.0, 1.0);
+    z / (1.0 + 0.28 * z * z)
+}
+
+/// The largest value [`small_atan2`] returns for x > 0 (at |z| = 1).
+const ATAN_MAX: f32 = 1.0 / 1.28;
+
 /// Power correction for a tone `Δf` off its bin, from `cos θ`, θ = 2πΔf·HOP/fs: the
 /// 1-2-1 window reads `cos²(θ/2) · sinc(θ/2)` of the amplitude (the sub-block Dirichlet
 /// kernel is a sinc to within 0.1% here). Without it a tone 1.5% off at 1633 Hz reads
 /// 1.5 dB low and would fail the level and twist limits early.
+/// Returned as (numerator, denominator), both positive, so callers can avoid dividing.
 #[inline]
-fn offset_gain(cos_theta: f32) -> f32 {
+fn offset_gain(cos_theta: f32) -> (f32, f32) {
     let c = cos_theta.clamp(0.0, 1.0);
-    let half_cos2 = (1.0 + c) / 2.0; // cos²(θ/2)
-    let half_sin2 = (1.0 - c) / 2.0; // sin²(θ/2)
+    let half_cos2 = (1.0 + c) * 0.5; // cos²(θ/2)
+    let half_sin2 = (1.0 - c) * 0.5; // sin²(θ/2)
                                      // 1/sinc²(x) ≈ 1 + x²/3 ≈ 1 + sin²x/3 for the |x| ≤ 0.7 that pass the frequency check.
-    (1.0 + half_sin2 / 3.0) / (half_cos2 * half_cos2)
+    (1.0 + half_sin2 * (1.0 / 3.0), half_cos2 * half_cos2)
 }
 
 #[inline]
@@ -617,10 +869,11 @@ fn conj(a: (f32, f32)) -> (f32, f32) {
     (a.0, -a.1)
 }
 
+/// Index of the largest of four powers (the first on ties), without branches.
 #[inline]
 fn argmax4(a: f32, b: f32, c: f32, d: f32) -> usize {
-    let (i, m) = if b > a { (1, b) } else { (0, a) };
-    let (j, n) = if d > c { (3, d) } else { (2, c) };
+    let (i, m) = (usize::from(b > a), a.max(b));
+    let (j, n) = (2 + usize::from(d > c), c.max(d));
     if n > m {
         j
     } else {

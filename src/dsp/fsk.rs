@@ -275,7 +275,14 @@ pub struct FskReceiver {
     pending_len: usize,
     /// Samples processed so far; the index of the next one.
     n: u64,
+    /// Mean sample power (x²) under which a block cannot open the carrier gate (6 dB under
+    /// the threshold): such blocks skip the correlators while the gate is closed, so a
+    /// silent on-hook line costs one multiply-add per sample.
+    quiet_power: f32,
 }
+
+/// Samples per quiet-gate block.
+const QUIET_BLOCK: usize = 40;
 
 impl FskReceiver {
     pub fn new(params: FskParams, cfg: FskRxConfig) -> Self {
@@ -316,6 +323,7 @@ impl FskReceiver {
             pending: [(0.0, 0.0); MAX_WINDOW],
             pending_len: 0,
             n: 0,
+            quiet_power: dbm0_to_power(cfg.min_level_dbm0 - 6.0),
         }
     }
 
@@ -343,9 +351,31 @@ impl FskReceiver {
 
     /// Feeds samples; events go to `sink` as they happen.
     pub fn process(&mut self, samples: &[i16], mut sink: impl FnMut(FskEvent)) {
-        for &x in samples {
-            self.step(f32::from(x), &mut sink);
+        for block in samples.chunks(QUIET_BLOCK) {
+            let energy: f32 = block.iter().map(|&x| f32::from(x) * f32::from(x)).sum();
+            if !self.carrier && energy < self.quiet_power * block.len() as f32 {
+                self.skip_quiet(block.len());
+                continue;
+            }
+            for &x in block {
+                self.step(f32::from(x), &mut sink);
+            }
         }
+    }
+
+    /// What `step` would do with `len` samples of (near) silence while the gate is closed:
+    /// the correlators empty, the power estimate decays, the UART stays idle.
+    fn skip_quiet(&mut self, len: usize) {
+        self.n += len as u64;
+        self.ring = [[(0.0, 0.0); MAX_WINDOW]; 2];
+        self.prev_corr = [(0.0, 0.0); 2];
+        self.power *= (1.0 - POWER_ALPHA).powi(i32::try_from(len).unwrap_or(i32::MAX));
+        self.prev_d = 0.0;
+        self.pending_len = 0;
+        self.uart = Uart::Idle;
+        self.idle_since = self.n as f64;
+        self.tones = ToneAcc::default();
+        self.asymmetry = 0.0;
     }
 
     fn step(&mut self, x: f32, sink: &mut impl FnMut(FskEvent)) {

@@ -520,3 +520,70 @@ proptest! {
         prop_assert_eq!(digits(&run(&render(&moved, 1.0))), "");
     }
 }
+
+#[test]
+fn octave_pairs_are_not_digits() {
+    // A note and its octave, the row note 2–2.5% flat or sharp: G#5/G#6 (≈ 852/1633),
+    // and ≈ 770/1477 and its mirror.
+    for (lo, hi) in [(830.6, 1661.2), (754.0, 1508.0), (866.0, 1732.0)] {
+        let t = Tone { low_hz: lo, high_hz: hi, low_dbm0: -10.0, high_dbm0: -8.0, ms: 200 };
+        assert_eq!(detect(&[t, silence(50)]), "", "{lo} + {hi}");
+    }
+    // Real digits near the octave, within ±1.5%, are still detected.
+    for (d, l, h) in [('C', -1.5, 1.5), ('6', 1.5, -1.5), ('C', -1.0, 1.0)] {
+        assert_eq!(detect(&[offset(d, l, h), silence(50)]), d.to_string(), "{d} {l} {h}");
+    }
+}
+
+#[test]
+fn dispatched_and_baseline_kernels_agree() {
+    // `analyse_hop` may run a clone compiled for AVX2 and FMA; the baseline body must give
+    // the same numbers to float rounding.
+    let mut x = synth(&[tone('7', 60), offset('B', 1.5, -1.5)]);
+    add_noise(&mut x, 300.0, 5);
+    let mut x = quantise(&x);
+    x.extend(speech(1, 77, -12.0));
+    let det = DtmfDetector::new(DtmfRxConfig::default());
+    let (mut fast, mut base) = (det.bank.clone(), det.bank.clone());
+    for hop in x.chunks_exact(HOP) {
+        let block: [f32; HOP] = std::array::from_fn(|i| f32::from(hop[i]));
+        let (e, pow) = analyse_hop(&mut fast, &block, 0.0);
+        let want = hop_kernel::<false>(&mut base, &block);
+        assert!((e - block_energy(&block)).abs() <= 1e-6 * e.max(1.0));
+        let pow = pow.unwrap_or_default();
+        for (p, w) in pow.iter().zip(&want) {
+            assert!(
+                (p - w).abs() <= 1e-3 * w.max(1.0) + 1e-4 * pow.iter().fold(0.0f32, |m, &v| m.max(v)),
+                "{pow:?} {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn quiet_gate_keeps_events() {
+    // Sub-blocks too weak to hold two tones at the minimum level skip the filters; the
+    // events must be those of the detector without that shortcut.
+    let mut parts: Vec<Tone> = ALL.chars().flat_map(|d| [tone(d, 55), silence(45)]).collect();
+    parts.push(twisted('7', -24.0, -17.0));
+    parts.push(silence(45));
+    parts.push(twisted('9', -25.0, -25.0));
+    parts.push(offset('B', 1.5, -1.5));
+    let mut x = synth(&parts);
+    add_noise(&mut x, 30.0, 5);
+    let mut x = quantise(&x);
+    x.extend(speech(3, 77, -20.0));
+    let mut gated = DtmfDetector::new(DtmfRxConfig::default());
+    let mut full = DtmfDetector::new(DtmfRxConfig::default());
+    assert!(gated.quiet_energy > 0.0);
+    full.quiet_energy = -1.0;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for frame in x.chunks(160) {
+        gated.process(frame);
+        full.process(frame);
+        a.extend(std::iter::from_fn(|| gated.poll_event()));
+        b.extend(std::iter::from_fn(|| full.poll_event()));
+    }
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 2 * (ALL.len() + 3));
+}

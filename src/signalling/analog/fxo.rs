@@ -96,6 +96,8 @@ pub struct Fxo {
     cid: Option<(Party, Instant)>,
     /// Ringback was heard on the outgoing call (alerting reported once).
     ringback: bool,
+    /// The call on the line is one we placed.
+    outgoing: bool,
 }
 
 impl Default for Fxo {
@@ -106,13 +108,22 @@ impl Default for Fxo {
 
 impl Fxo {
     pub fn new() -> Self {
-        Fxo { state: State::Idle, battery_lost: None, answered_early: false, cid: None, ringback: false }
+        Fxo {
+            state: State::Idle,
+            battery_lost: None,
+            answered_early: false,
+            cid: None,
+            ringback: false,
+            outgoing: false,
+        }
     }
 
-    /// What the call core should run on this line's audio now.
+    /// What the call core should run on this line's audio now. An idle line always
+    /// listens (a newer caller ID replaces an older one); a ringing one until it has one.
     pub(crate) fn listen(&self, p: &FxoProfile) -> Listen {
         let caller_id = match self.state {
-            State::Idle | State::Ringing { .. } if self.cid.is_none() => p.caller_id.detect(),
+            State::Idle => p.caller_id.detect(),
+            State::Ringing { .. } if self.cid.is_none() => p.caller_id.detect(),
             _ => None,
         };
         let progress = p.call_progress && matches!(self.state, State::Proceeding | State::Connected);
@@ -147,16 +158,23 @@ impl Fxo {
 
     /// A call-progress tone on a call we placed or hold.
     pub(crate) fn handle_progress(&mut self, tone: ProgressTone, out: &mut Out) {
+        // Without answer supervision a placed call counts as connected once dialled, so
+        // until ringback is heard busy, congestion and SIT still mean the call failed;
+        // after it (or on a call we answered), busy or congestion is the far end hanging
+        // up and the CO playing the tone.
+        let failed = self.outgoing && !self.ringback;
         let cause = match (&self.state, tone) {
-            (State::Proceeding, ProgressTone::Ringback) if !self.ringback => {
-                self.ringback = true;
-                out.event(CallEvent::Alerting);
+            (State::Proceeding | State::Connected, ProgressTone::Ringback) => {
+                if !std::mem::replace(&mut self.ringback, true) && self.state == State::Proceeding {
+                    out.event(CallEvent::Alerting);
+                }
                 return;
             }
             (State::Proceeding, ProgressTone::Busy) => Cause::UserBusy,
             (State::Proceeding, ProgressTone::Congestion) => Cause::NoCircuitAvailable,
-            (State::Proceeding, ProgressTone::Sit) => Cause::Unallocated,
-            // Busy or congestion in a call: the far end hung up and the CO plays the tone.
+            (State::Proceeding | State::Connected, ProgressTone::Sit) => Cause::Unallocated,
+            (State::Connected, ProgressTone::Busy) if failed => Cause::UserBusy,
+            (State::Connected, ProgressTone::Congestion) if failed => Cause::NoCircuitAvailable,
             (State::Connected, ProgressTone::Busy | ProgressTone::Congestion) => Cause::NormalClearing,
             _ => return,
         };
@@ -201,6 +219,7 @@ impl Fxo {
             _ => None,
         };
         let battery = self.battery_lost.filter(|_| self.holds_loop());
+        let state = earliest(state, self.cid_expiry(p));
         earliest(state, battery.map(|t| t + ms(p.battery_loss_min_ms)))
     }
 
@@ -253,11 +272,21 @@ impl Fxo {
         }
     }
 
+    /// Caller ID heard on an idle line belongs to a call whose first ring comes within
+    /// `caller_id_wait_ms`; otherwise the caller gave up and it is forgotten.
+    fn cid_expiry(&self, p: &FxoProfile) -> Option<Instant> {
+        match (&self.state, &self.cid) {
+            (State::Idle, Some((_, at))) => Some(*at + ms(p.caller_id_wait_ms)),
+            _ => None,
+        }
+    }
+
     fn has_cid(&self, now: Instant, p: &FxoProfile) -> bool {
         self.cid.as_ref().is_some_and(|(_, at)| now.saturating_duration_since(*at) < ms(p.ring_timeout_ms))
     }
 
     fn offer(&mut self, now: Instant, p: &FxoProfile, deadline: Instant, out: &mut Out) {
+        self.outgoing = false;
         let fresh = self.has_cid(now, p);
         let calling = self.cid.take().filter(|_| fresh).map(|(party, _)| party).unwrap_or_default();
         out.event(CallEvent::Incoming { called: p.did.reveal().clone(), calling });
@@ -271,6 +300,7 @@ impl Fxo {
                     out.tx(LineCmd::Hook(HookCmd::OffHook));
                     self.battery_lost = None;
                     self.ringback = false;
+                    self.outgoing = true;
                     self.cid = None;
                     self.state = State::Seized { called: called.clone(), dial_at: now + ms(p.dial_delay_ms) };
                 }
@@ -340,6 +370,9 @@ impl Fxo {
     pub(crate) fn handle_timeout(&mut self, now: Instant, p: &FxoProfile, out: &mut Out) {
         if self.holds_loop() && self.battery_lost.is_some_and(|t| now >= t + ms(p.battery_loss_min_ms)) {
             return self.far_cleared(out);
+        }
+        if self.cid_expiry(p).is_some_and(|t| now >= t) {
+            self.cid = None;
         }
         match &mut self.state {
             State::Ringing { deadline, .. } | State::RingingOut { deadline } if now >= *deadline => {
@@ -429,6 +462,7 @@ impl Fxo {
             out.tx(LineCmd::Hook(HookCmd::OnHook));
         }
         self.battery_lost = None;
+        self.cid = None;
         self.state = State::Blocked { owes_release };
     }
 

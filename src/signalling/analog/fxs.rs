@@ -20,6 +20,13 @@ use crate::signalling::{CallCommand, CallEvent, Cause, Party, Presentation};
 const CID_AFTER_REVERSAL_MS: u32 = 250;
 /// Quiet time between the end of caller ID and the first ring (ETSI: ≥ 200 ms).
 const CID_BEFORE_RING_MS: u32 = 300;
+/// After a ring burst, data starts no sooner than this (Bellcore GR-30: 500 ms), and must
+/// end `CID_BEFORE_RING_MS` before the next burst; the date and time the core adds later
+/// are allowed for with `CID_MARGIN_MS`.
+const CID_AFTER_RING_MS: u32 = 500;
+const CID_MARGIN_MS: u32 = 150;
+/// If the core never confirms a spill (no audio path), ring anyway after its length plus this.
+const CID_GIVE_UP_MS: u32 = 1_000;
 use crate::time::{earliest, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,16 +45,26 @@ enum State {
     Offered,
     /// In a call. `originated`: the phone placed it (answer polarity applies).
     Connected { originated: bool },
-    /// Caller ID before the first ring: `send_at` (after the alerting reversal), then
-    /// waiting for it to be sent, then `ring_at`.
-    Presenting { calling: Party, send_at: Option<Instant>, ring_at: Option<Instant> },
-    /// We ring the phone for an outgoing call.
-    Ringing { calling: Party, step: usize, ring_on: bool, next: Instant },
+    /// Caller ID before the first ring.
+    Presenting { calling: Party, phase: Present },
+    /// We ring the phone for an outgoing call; `cid_at`: caller ID goes out in this pause.
+    Ringing { calling: Party, step: usize, ring_on: bool, next: Instant, cid_at: Option<Instant> },
     /// The phone hung up in a call and we reported `Hangup`: waiting for the core's Hangup.
     PhoneCleared,
     /// The core cleared: far-end disconnect signal and clearing tone until the phone hangs
     /// up. `restore_at`: the end of an open-loop battery denial.
     Clearing { restore_at: Option<Instant> },
+}
+
+/// Steps of caller ID before the first ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Present {
+    /// Line reversed (the phone's alert); data at `send_at`.
+    Alert { send_at: Instant },
+    /// Sent; waiting for `CallerIdSent` (or `give_up`).
+    Sending { give_up: Instant },
+    /// Sent; the first ring at `ring_at`.
+    Quiet { ring_at: Instant },
 }
 
 /// One FXS line.
@@ -64,6 +81,8 @@ pub struct Fxs {
     digits: String,
     polarity: Polarity,
     battery_denied: bool,
+    /// Length (ms) of the caller ID spill still to send in a ring pause, for this call.
+    cid_spill_ms: Option<u32>,
 }
 
 impl Default for Fxs {
@@ -83,6 +102,7 @@ impl Fxs {
             digits: String::new(),
             polarity: Polarity::Normal,
             battery_denied: false,
+            cid_spill_ms: None,
         }
     }
 
@@ -103,8 +123,9 @@ impl Fxs {
     pub(crate) fn poll_timeout(&self, p: &FxsProfile) -> Option<Instant> {
         let state = match &self.state {
             State::DialTone { deadline } | State::Collecting { deadline } => Some(*deadline),
-            State::Ringing { next, .. } => Some(*next),
-            State::Presenting { send_at, ring_at, .. } => earliest(*send_at, *ring_at),
+            State::Ringing { next, cid_at, .. } => earliest(Some(*next), *cid_at),
+            State::Presenting { phase: Present::Alert { send_at: t } | Present::Sending { give_up: t }, .. }
+            | State::Presenting { phase: Present::Quiet { ring_at: t }, .. } => Some(*t),
             State::Clearing { restore_at } => *restore_at,
             _ => None,
         };
@@ -216,17 +237,22 @@ impl Fxs {
             CallCommand::Originate { calling, .. } => match self.state {
                 State::Idle => {
                     out.event(CallEvent::Alerting);
+                    self.cid_spill_ms = None;
                     match cid_when(p) {
                         Some(CidWhen::Polarity) => {
                             self.set_polarity(Polarity::Reversed, out);
-                            let send_at = Some(now + ms(CID_AFTER_REVERSAL_MS));
-                            self.state = State::Presenting { calling: calling.clone(), send_at, ring_at: None };
+                            let phase = Present::Alert { send_at: now + ms(CID_AFTER_REVERSAL_MS) };
+                            self.state = State::Presenting { calling: calling.clone(), phase };
                         }
                         Some(CidWhen::BeforeRing) => {
-                            self.send_caller_id(p, calling, out);
-                            self.state = State::Presenting { calling: calling.clone(), send_at: None, ring_at: None };
+                            let phase = self.send_caller_id(now, p, calling, out);
+                            self.state = State::Presenting { calling: calling.clone(), phase };
                         }
-                        _ => self.start_ringing(now, p, calling.clone(), out),
+                        Some(CidWhen::AfterFirstRing) => {
+                            self.cid_spill_ms = spill_ms(p, calling);
+                            self.start_ringing(now, p, calling.clone(), out);
+                        }
+                        None => self.start_ringing(now, p, calling.clone(), out),
                     }
                 }
                 State::Blocked { .. } => refuse(out, super::FXS_ALARM_CAUSE),
@@ -248,25 +274,27 @@ impl Fxs {
 
     fn start_ringing(&mut self, now: Instant, p: &FxsProfile, calling: Party, out: &mut Out) {
         out.tx(LineCmd::Hook(HookCmd::Ring));
-        self.state = State::Ringing { calling, step: 0, ring_on: true, next: now + ms(cadence(p, 0)) };
+        let next = now + ms(cadence(p, 0));
+        self.state = State::Ringing { calling, step: 0, ring_on: true, next, cid_at: None };
     }
 
     /// The caller ID we were asked to send has gone out: back to normal polarity, and ring
     /// after a short quiet time.
     pub(crate) fn handle_caller_id_sent(&mut self, now: Instant, out: &mut Out) {
-        if let State::Presenting { send_at: None, ring_at, .. } = &mut self.state {
-            if ring_at.is_none() {
-                *ring_at = Some(now + ms(CID_BEFORE_RING_MS));
-                self.set_polarity(Polarity::Normal, out);
-            }
+        if let State::Presenting { phase: phase @ Present::Sending { .. }, .. } = &mut self.state {
+            *phase = Present::Quiet { ring_at: now + ms(CID_BEFORE_RING_MS) };
+            self.set_polarity(Polarity::Normal, out);
         }
     }
 
-    fn send_caller_id(&mut self, p: &FxsProfile, calling: &Party, out: &mut Out) {
+    /// Asks the core to send caller ID now; the phase that waits for it to be sent.
+    fn send_caller_id(&mut self, now: Instant, p: &FxsProfile, calling: &Party, out: &mut Out) -> Present {
         if let Some(cfg) = &p.caller_id {
-            let cid = Box::new((cfg.clone(), caller_id_message(calling)));
+            let cid = Box::new((cfg.clone(), caller_id_message(calling).fit(cfg.format)));
             out.q.push_back(crate::signalling::SigOutput::SendCallerId { chan: out.chan, cid: Some(cid) });
         }
+        let spill = spill_ms(p, calling).unwrap_or(0);
+        Present::Sending { give_up: now + ms(spill.saturating_add(CID_GIVE_UP_MS)) }
     }
 
     /// Stops caller ID still being sent (the phone answered, or the call went away).
@@ -345,26 +373,42 @@ impl Fxs {
                     self.offer(p, out);
                 }
             }
-            State::Ringing { calling, step, ring_on, next } if now >= *next => {
+            State::Ringing { calling, cid_at: Some(t), .. } if now >= *t => {
+                let calling = calling.clone();
+                if let State::Ringing { cid_at, .. } = &mut self.state {
+                    *cid_at = None;
+                }
+                self.cid_spill_ms = None;
+                self.send_caller_id(now, p, &calling, out);
+            }
+            State::Ringing { step, ring_on, next, cid_at, .. } if now >= *next => {
                 *step += 1;
                 *ring_on = !*ring_on;
-                *next = now + ms(cadence(p, *step));
+                let pause = cadence(p, *step);
+                *next = now + ms(pause);
                 if *ring_on {
                     out.tx(LineCmd::Hook(HookCmd::Ring));
                 } else {
                     out.tx(LineCmd::Hook(HookCmd::RingOff));
-                    if *step == 1 && cid_when(p) == Some(CidWhen::AfterFirstRing) {
-                        let calling = calling.clone();
-                        self.send_caller_id(p, &calling, out);
+                    // Caller ID goes in the first pause long enough for it (a short
+                    // pause inside a double ring is skipped).
+                    let fits = |spill: u32| CID_AFTER_RING_MS + spill + CID_MARGIN_MS + CID_BEFORE_RING_MS <= pause;
+                    if self.cid_spill_ms.is_some_and(fits) {
+                        *cid_at = Some(now + ms(CID_AFTER_RING_MS));
                     }
                 }
             }
-            State::Presenting { send_at: Some(t), calling, .. } if now >= *t => {
+            State::Presenting { phase: Present::Alert { send_at }, calling } if now >= *send_at => {
                 let calling = calling.clone();
-                self.send_caller_id(p, &calling, out);
-                self.state = State::Presenting { calling, send_at: None, ring_at: None };
+                let phase = self.send_caller_id(now, p, &calling, out);
+                self.state = State::Presenting { calling, phase };
             }
-            State::Presenting { ring_at: Some(t), calling, .. } if now >= *t => {
+            State::Presenting { phase: Present::Sending { give_up }, .. } if now >= *give_up => {
+                // Never confirmed (no audio path): stop it and ring anyway.
+                self.stop_caller_id(p, out);
+                self.handle_caller_id_sent(now, out);
+            }
+            State::Presenting { phase: Present::Quiet { ring_at }, calling } if now >= *ring_at => {
                 let calling = std::mem::take(calling);
                 self.start_ringing(now, p, calling, out);
             }
@@ -468,6 +512,16 @@ impl Fxs {
             out.tx(LineCmd::Polarity(pol));
         }
     }
+}
+
+/// How long the spill for `calling` lasts, ms (None: no caller ID, or it cannot be sent).
+fn spill_ms(p: &FxsProfile, calling: &Party) -> Option<u32> {
+    let cfg = p.caller_id.as_ref()?;
+    let mut msg = caller_id_message(calling).fit(cfg.format);
+    // The core adds the date and time (SDMF cannot do without them).
+    msg.datetime = Some(crate::dsp::callerid::CidDateTime { month: 1, day: 1, hour: 0, minute: 0 });
+    let g = crate::dsp::callerid::CallerIdGenerator::new(cfg, &msg).ok()?;
+    u32::try_from(g.duration_samples() / 8).ok()
 }
 
 /// When this profile sends caller ID, if it does.

@@ -145,6 +145,28 @@ impl FxsProfile {
         if self.flash_min_ms > self.flash_max_ms {
             return invalid("flash_min_ms", "must not exceed flash_max_ms");
         }
+        if let Some(c) = &self.caller_id {
+            if !(c.level_dbm0.is_finite() && (-40.0..=0.0).contains(&c.level_dbm0)) {
+                return invalid("caller_id.level_dbm0", "must be between -40 and 0");
+            }
+            if !(c.twist_db.is_finite() && c.twist_db.abs() <= 10.0) {
+                return invalid("caller_id.twist_db", "must be between -10 and 10");
+            }
+            if c.dtmf.on_ms == 0 || c.dtmf.off_ms == 0 {
+                return invalid("caller_id.dtmf", "on_ms and off_ms must not be 0");
+            }
+            // A test spill with every field the format can carry must render.
+            let probe = crate::dsp::callerid::CallerIdMessage {
+                number: Some("12345678".into()),
+                datetime: Some(crate::dsp::callerid::CidDateTime { month: 1, day: 1, hour: 0, minute: 0 }),
+                ..Default::default()
+            };
+            match crate::dsp::callerid::CallerIdGenerator::new(c, &probe) {
+                Ok(g) if g.duration_samples() <= u64::from(crate::dsp::SAMPLE_RATE) * 5 => {}
+                Ok(_) => return invalid("caller_id", "a spill would last more than 5 s"),
+                Err(_) => return invalid("caller_id", "level, preamble or DTMF style out of range"),
+            }
+        }
         Ok(())
     }
 }
@@ -201,29 +223,32 @@ pub struct FxoProfile {
     pub call_progress: bool,
 }
 
-/// The FXO caller ID setting: `off` or what [`CidDetect`] accepts.
+/// The FXO caller ID setting: `off` or what [`CidDetect`] accepts (`auto` or a format).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "String")]
 pub enum CidListen {
     Detect(CidDetect),
-    Off(Off),
+    Off,
 }
 
-/// The literal `off`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Off {
-    Off,
+impl TryFrom<String> for CidListen {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s == "off" {
+            return Ok(CidListen::Off);
+        }
+        s.parse().map(CidListen::Detect).map_err(|e: String| format!("{e}, or off"))
+    }
 }
 
 impl CidListen {
     /// No caller ID: offer at the ring count alone.
-    pub const OFF: CidListen = CidListen::Off(Off::Off);
+    pub const OFF: CidListen = CidListen::Off;
 
     pub fn detect(self) -> Option<CidDetect> {
         match self {
             CidListen::Detect(d) => Some(d),
-            CidListen::Off(_) => None,
+            CidListen::Off => None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::testutil::{Side, Sim, Wire};
 use super::*;
 use crate::backend::line::{Alarms, HookCmd, HookEvent, LineCmd, LineEvent, Polarity};
-use crate::dsp::callerid::{Absence, CidDetect, CidFormat, CidTxConfig};
+use crate::dsp::callerid::{Absence, CallerIdMessage, CallerIdReport, CidDetect, CidFormat, CidTxConfig};
 use crate::dsp::progress::ProgressTone;
 use crate::signalling::{CallCommand, CallEvent, Cause, Party, Presentation, SigInput};
 use proptest::prelude::*;
@@ -641,14 +641,14 @@ fn caller_id_after_first_ring_reaches_the_offer() {
     assert_eq!(sim.listen(B, 0).caller_id, Some(CidDetect::Auto), "idle FXO listens");
     sim.cmd(A, 0, originate_from(Party::number("13912345678")));
     sim.run(10_000);
-    // Default cadence 2 s on / 4 s off: sent in the first pause, at 2 s.
+    // Default cadence 2 s on / 4 s off: sent in the first pause, 500 ms after the ring.
     let sent = sim.caller_ids_sent(A, 0);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, 2_000);
+    assert_eq!(sent[0].0, 2_500);
     assert_eq!(sent[0].1.as_ref().and_then(|m| m.number.as_deref()), Some("13912345678"));
-    // The FXO holds its offer until the message is in (2 s + the burst), not the 2nd ring.
+    // The FXO holds its offer until the message is in, not the 2nd ring.
     let (t, calling) = incoming_calling(&sim, B).expect("offered");
-    assert_eq!(t, 2_000 + testutil::CID_MS);
+    assert_eq!(t, 2_500 + testutil::CID_MS);
     assert_eq!(calling, Party::number("13912345678"));
     assert_eq!(sim.listen(B, 0).caller_id, None, "no listening once offered");
 }
@@ -758,14 +758,30 @@ fn call_progress_clears_outgoing_fxo_calls_with_the_tones_cause() {
 
 #[test]
 fn busy_tone_in_a_call_is_the_far_end_hanging_up_unless_disabled() {
-    let mut sim = Sim::one(AnalogLines::fxo(FxoProfile::default(), 1));
-    sim.cmd(A, 0, originate("42"));
-    sim.run(2_000);
-    assert_eq!(sim.state(A, 0), "connected");
-    sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Dial });
-    assert_eq!(sim.state(A, 0), "connected", "dial tone means nothing in a call");
-    sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Busy });
-    assert_eq!(sim.events(A, 0).last(), Some(&CallEvent::Hangup { cause: Cause::NormalClearing }));
+    // Without answer supervision the call is "connected" once dialled: busy before any
+    // ringback means the called party was busy; after ringback, that it hung up.
+    for (ringback, cause) in [(false, Cause::UserBusy), (true, Cause::NormalClearing)] {
+        let mut sim = Sim::one(AnalogLines::fxo(FxoProfile::default(), 1));
+        sim.cmd(A, 0, originate("42"));
+        sim.run(2_000);
+        assert_eq!(sim.state(A, 0), "connected");
+        sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Dial });
+        assert_eq!(sim.state(A, 0), "connected", "dial tone means nothing in a call");
+        if ringback {
+            sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Ringback });
+        }
+        sim.input(A, SigInput::Progress { chan: 0, tone: ProgressTone::Busy });
+        assert_eq!(sim.events(A, 0).last(), Some(&CallEvent::Hangup { cause }));
+    }
+    // A call we answered: busy is the caller hanging up.
+    let mut sim = pair(FxsProfile::default(), FxoProfile { caller_id: CidListen::OFF, ..FxoProfile::default() });
+    sim.cmd(A, 0, originate("1"));
+    sim.run(2_500);
+    sim.cmd(B, 0, CallCommand::Answer);
+    sim.run(100);
+    assert!(sim.listen(B, 0).progress);
+    sim.input(B, SigInput::Progress { chan: 0, tone: ProgressTone::Congestion });
+    assert_eq!(sim.events(B, 0).last(), Some(&CallEvent::Hangup { cause: Cause::NormalClearing }));
 
     let mut sim = Sim::one(AnalogLines::fxo(FxoProfile { call_progress: false, ..FxoProfile::default() }, 1));
     sim.cmd(A, 0, originate("42"));
@@ -784,4 +800,95 @@ fn caller_id_profiles_from_toml() {
     let p: FxoProfile = toml::from_str("caller_id = \"auto\"").expect("auto");
     assert_eq!(p.caller_id.detect(), Some(CidDetect::Auto));
     assert!(toml::from_str::<FxoProfile>("caller_id = \"morse\"").is_err());
+}
+
+#[test]
+fn caller_id_heard_before_a_ring_that_never_comes_is_forgotten_and_a_newer_one_wins() {
+    let fxo = FxoProfile::default();
+    let mut sim = Sim::one(AnalogLines::fxo(fxo, 1));
+    let report = |n: &str| SigInput::CallerId {
+        chan: 0,
+        report: CallerIdReport {
+            format: CidFormat::Dtmf,
+            message: CallerIdMessage { number: Some(n.into()), ..Default::default() },
+            raw: Vec::new(),
+            end_sample: 0,
+        },
+    };
+    sim.input(A, report("111"));
+    assert!(sim.listen(A, 0).caller_id.is_some(), "an idle line keeps listening");
+    sim.run(5_000); // longer than caller_id_wait_ms: the caller gave up before ringing
+    sim.input(A, report("222"));
+    sim.run(1_000);
+    sim.input(A, report("333"));
+    sim.hook(A, 0, HookEvent::RingBegin);
+    sim.run(1_000);
+    sim.hook(A, 0, HookEvent::RingEnd);
+    assert_eq!(incoming_calling(&sim, A).map(|(_, c)| c.number.reveal().clone()).as_deref(), Some("333"));
+    // A caller ID, then an alarm: gone, and the line listens again afterwards.
+    let mut sim = Sim::one(AnalogLines::fxo(FxoProfile::default(), 1));
+    sim.input(A, report("444"));
+    sim.input(A, SigInput::Alarm(Alarms(Alarms::RED)));
+    sim.input(A, SigInput::Alarm(Alarms::NONE));
+    sim.hook(A, 0, HookEvent::RingBegin);
+    sim.run(1_000);
+    sim.hook(A, 0, HookEvent::RingEnd);
+    sim.run(5_000);
+    assert_eq!(incoming_calling(&sim, A).map(|(_, c)| c.number.reveal().clone()).as_deref(), Some(""));
+}
+
+#[test]
+fn caller_id_waits_for_a_pause_long_enough_and_never_plays_under_a_ring() {
+    // UK double ring 400/200/400/2000 ms: not in the 200 ms gap, but in the 2 s pause.
+    let fxs = FxsProfile { ring_cadence: vec![400, 200, 400, 2000], ..cid_fxs(CidFormat::Etsi, None) };
+    let mut sim = pair(fxs, FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("13912345678")));
+    sim.run(3_000);
+    assert_eq!(sim.caller_ids_sent(A, 0).iter().map(|s| s.0).collect::<Vec<_>>(), vec![1_000 + 500]);
+    // A cadence with no pause long enough: no caller ID at all rather than over a ring.
+    let fxs = FxsProfile { ring_cadence: vec![400, 600], ..cid_fxs(CidFormat::Etsi, None) };
+    let mut sim = pair(fxs, FxoProfile::default());
+    sim.cmd(A, 0, originate_from(Party::number("13912345678")));
+    sim.run(5_000);
+    assert!(sim.caller_ids_sent(A, 0).is_empty());
+}
+
+#[test]
+fn an_unconfirmed_spill_does_not_stop_the_phone_ringing() {
+    // No wire and so no CallerIdSent: the phone still rings once the spill should be over.
+    let mut sim = Sim::one(AnalogLines::fxs(cid_fxs(CidFormat::Dtmf, None), 1));
+    sim.cmd(A, 0, originate_from(Party::number("5551234")));
+    sim.run(6_000);
+    let rings: Vec<u64> =
+        hook_tx(&sim, A, 0).into_iter().filter(|(_, c)| *c == LineCmd::Hook(HookCmd::Ring)).map(|(t, _)| t).collect();
+    assert!(!rings.is_empty() && rings[0] > 1_000 && rings[0] < 4_000, "{rings:?}");
+}
+
+#[test]
+fn names_and_numbers_a_format_cannot_carry_are_cleaned_not_dropped() {
+    let calling = Party { number: "+8613912345678".into(), name: Some("José Ñ".into()), ..Party::default() };
+    let mut sim = pair(cid_fxs(CidFormat::Dtmf, None), FxoProfile::default());
+    sim.cmd(A, 0, originate_from(calling));
+    sim.run(100);
+    let m = sim.caller_ids_sent(A, 0)[0].1.clone().unwrap();
+    assert_eq!(m.number.as_deref(), Some("8613912345678"));
+    assert_eq!(m.name.as_deref(), Some("Jos"));
+}
+
+#[test]
+fn bad_caller_id_settings_are_refused_at_load() {
+    for bad in [
+        "caller_id = { format = \"etsi\", level_dbm0 = 40.0 }",
+        "caller_id = { format = \"etsi\", level_dbm0 = nan }",
+        "caller_id = { format = \"dtmf\", dtmf = { on_ms = 0 } }",
+    ] {
+        let p: Result<FxsProfile, _> = toml::from_str(bad);
+        let refused = match p {
+            Ok(p) => p.validate().is_err(),
+            Err(_) => true,
+        };
+        assert!(refused, "{bad}");
+    }
+    let e = toml::from_str::<FxoProfile>("caller_id = \"etsy\"").unwrap_err().to_string();
+    assert!(e.contains("etsi") && e.contains("off"), "{e}");
 }
