@@ -10,17 +10,16 @@
 
 #[path = "../tests/peers/spandsp.rs"]
 mod spandsp;
-#[path = "../tests/support/talkoff.rs"]
-mod talkoff;
+use trunkd::dsp::testsig as talkoff;
 
 use std::hint::black_box;
 
-use talkoff::Rng;
 use trunkd::dsp::callerid::{render, CallerIdDetector, CallerIdMessage, CidDetect, CidFormat, CidTxConfig};
 use trunkd::dsp::dtmf::{digit_freqs, DtmfDetector, DtmfEventKind, DtmfRxConfig};
 use trunkd::dsp::faxtone::FaxToneDetector;
 use trunkd::dsp::progress::{ProgressConfig, ProgressDetector};
 use trunkd::dsp::r2mf::{signal_freqs, R2Direction, R2MfDetector, R2MfRxConfig};
+use trunkd::dsp::testsig::Rng;
 use trunkd::dsp::tone::render as render_tone;
 use trunkd::dsp::zone::builtin_zone;
 use trunkd::dsp::{DBM0_PEAK, DBM0_POWER, FRAME_SAMPLES};

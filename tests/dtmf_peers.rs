@@ -6,10 +6,9 @@
 
 #[path = "peers/spandsp.rs"]
 mod spandsp;
-#[path = "support/talkoff.rs"]
-mod talkoff;
+use trunkd::dsp::testsig as talkoff;
 
-use talkoff::{music, Rng};
+use trunkd::dsp::testsig::{music, Rng};
 
 use trunkd::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfGenerator, DtmfRxConfig, DtmfTxConfig};
 use trunkd::dsp::g711::Law;

@@ -473,3 +473,41 @@ mod tests {
         }
     }
 }
+
+/// A detector's pending events: fixed capacity, oldest first, later events dropped when
+/// the caller does not poll (no allocation after construction).
+#[derive(Clone, Debug)]
+pub(crate) struct EventRing<T: Copy, const N: usize> {
+    items: [Option<T>; N],
+    head: usize,
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> EventRing<T, N> {
+    pub(crate) fn new() -> Self {
+        EventRing { items: [None; N], head: 0, len: 0 }
+    }
+
+    pub(crate) fn push(&mut self, e: T) {
+        if self.len < N {
+            if let Some(slot) = self.items.get_mut((self.head + self.len) % N) {
+                *slot = Some(e);
+                self.len += 1;
+            }
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let e = self.items.get_mut(self.head).and_then(Option::take);
+        self.head = (self.head + 1) % N;
+        self.len -= 1;
+        e
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Self::new();
+    }
+}

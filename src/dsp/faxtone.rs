@@ -23,7 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dsp::bands::{BandBank, Segmenter, HOP};
+use crate::dsp::bands::{BandBank, EventRing, Segmenter, HOP};
 use crate::dsp::{dbm0_to_power, SAMPLE_RATE};
 
 /// Connect tones, named as in the ITU-T recommendations.
@@ -119,9 +119,7 @@ pub struct FaxToneDetector {
     twiddle: [(f32, f32); ENV_HOPS],
     hop: u64,
     samples: u64,
-    events: [Option<FaxToneEvent>; EVENT_RING],
-    ev_head: usize,
-    ev_len: usize,
+    events: EventRing<FaxToneEvent, EVENT_RING>,
 }
 
 impl Default for FaxToneDetector {
@@ -160,9 +158,7 @@ impl FaxToneDetector {
             twiddle,
             hop: 0,
             samples: 0,
-            events: [None; EVENT_RING],
-            ev_head: 0,
-            ev_len: 0,
+            events: EventRing::new(),
         }
     }
 
@@ -182,13 +178,7 @@ impl FaxToneDetector {
 
     /// Next detected tone, oldest first (later events are dropped if 8 are pending).
     pub fn poll(&mut self) -> Option<FaxToneEvent> {
-        if self.ev_len == 0 {
-            return None;
-        }
-        let e = self.events[self.ev_head].take();
-        self.ev_head = (self.ev_head + 1) % EVENT_RING;
-        self.ev_len -= 1;
-        e
+        self.events.pop()
     }
 
     /// Forgets all signal history, reported tones and pending events.
@@ -211,17 +201,11 @@ impl FaxToneDetector {
         self.am_hops = 0;
         self.hop = 0;
         self.samples = 0;
-        self.events = [None; EVENT_RING];
-        self.ev_head = 0;
-        self.ev_len = 0;
+        self.events.clear();
     }
 
     fn emit(&mut self, tone: FaxTone) {
-        if self.ev_len < EVENT_RING {
-            self.events[(self.ev_head + self.ev_len) % EVENT_RING] =
-                Some(FaxToneEvent { tone, at_sample: self.samples });
-            self.ev_len += 1;
-        }
+        self.events.push(FaxToneEvent { tone, at_sample: self.samples });
     }
 
     fn end_of_hop(&mut self) {

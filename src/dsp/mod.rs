@@ -19,6 +19,8 @@ pub mod goertzel;
 pub mod level;
 pub mod progress;
 pub mod r2mf;
+#[doc(hidden)]
+pub mod testsig;
 pub mod tone;
 pub mod zone;
 

@@ -42,7 +42,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dsp::bands::{widen, BandBank, Run, Segmenter, HISTORY, HOP};
+use crate::dsp::bands::{widen, BandBank, EventRing, Run, Segmenter, HISTORY, HOP};
 use crate::dsp::tone::ToneSpec;
 use crate::dsp::zone::ToneZone;
 use crate::dsp::{dbm0_to_power, DBM0_POWER, SAMPLE_RATE};
@@ -172,9 +172,7 @@ pub struct ProgressDetector {
     sit_reported: Option<u64>,
     hop: u64,
     samples: u64,
-    events: [Option<ProgressEvent>; EVENT_RING],
-    ev_head: usize,
-    ev_len: usize,
+    events: EventRing<ProgressEvent, EVENT_RING>,
 }
 
 /// Normalises a cadence into cyclic on/off pairs: an odd-length repeating cadence ends with
@@ -282,9 +280,7 @@ impl ProgressDetector {
             sit_reported: None,
             hop: 0,
             samples: 0,
-            events: [None; EVENT_RING],
-            ev_head: 0,
-            ev_len: 0,
+            events: EventRing::new(),
         }
     }
 
@@ -305,13 +301,7 @@ impl ProgressDetector {
     /// Next confirmed tone, oldest first. If the caller never polls, the oldest events
     /// are kept and later ones dropped.
     pub fn poll(&mut self) -> Option<ProgressEvent> {
-        if self.ev_len == 0 {
-            return None;
-        }
-        let e = self.events[self.ev_head].take();
-        self.ev_head = (self.ev_head + 1) % EVENT_RING;
-        self.ev_len -= 1;
-        e
+        self.events.pop()
     }
 
     /// Forgets all signal history, reported tones and pending events (e.g. for a new call).
@@ -322,17 +312,11 @@ impl ProgressDetector {
         self.sit_reported = None;
         self.hop = 0;
         self.samples = 0;
-        self.events = [None; EVENT_RING];
-        self.ev_head = 0;
-        self.ev_len = 0;
+        self.events.clear();
     }
 
     fn emit(&mut self, tone: ProgressTone) {
-        if self.ev_len < EVENT_RING {
-            self.events[(self.ev_head + self.ev_len) % EVENT_RING] =
-                Some(ProgressEvent { tone, at_sample: self.samples });
-            self.ev_len += 1;
-        }
+        self.events.push(ProgressEvent { tone, at_sample: self.samples });
     }
 
     fn end_of_hop(&mut self) {

@@ -1,24 +1,6 @@
 use super::*;
+use crate::dsp::testsig::Rng;
 use proptest::prelude::*;
-
-/// Deterministic PRNG (xorshift64*), so noise tests are reproducible without `rand`.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Approximately standard normal (Irwin–Hall, 12 uniforms).
-    fn gauss(&mut self) -> f64 {
-        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-    }
-}
 
 fn full_message() -> CallerIdMessage {
     CallerIdMessage {
@@ -341,7 +323,7 @@ fn preamble_without_enough_mark_is_not_accepted() {
 
 #[test]
 fn loud_white_noise_reports_nothing() {
-    let mut rng = XorShift(7);
+    let mut rng = Rng(7);
     for dbm0 in [-30.0, -10.0, 0.0] {
         let sigma = f64::from(crate::dsp::dbm0_to_peak(dbm0)) / 2f64.sqrt();
         let x: Vec<i16> = (0..80_000).map(|_| (rng.gauss() * sigma).round().clamp(-32768.0, 32767.0) as i16).collect();
@@ -385,7 +367,7 @@ fn impaired(
     let mut tx = FskTransmitter::new(p, dbm0 - twist_db / 2.0, dbm0 + twist_db / 2.0, pre, &bytes);
     let mut x = vec![0i16; tx.duration_samples() as usize];
     tx.fill(&mut x);
-    let mut rng = XorShift(seed | 1);
+    let mut rng = Rng(seed | 1);
     let sigma = f64::from(crate::dsp::dbm0_to_peak(dbm0)) / 2f64.sqrt() * 10f64.powf(-snr_db / 20.0);
     x.iter().map(|&v| (f64::from(v) + rng.gauss() * sigma).round().clamp(-32768.0, 32767.0) as i16).collect()
 }

@@ -1,32 +1,9 @@
 use super::*;
 use crate::dsp::g711::Law;
+use crate::dsp::testsig::{irregular_chunks, peak, quantise, speech, Rng};
 use proptest::prelude::*;
 
 const ALL: &str = "0123456789*#ABCD";
-
-/// Deterministic PRNG (xorshift64*), so noise tests are reproducible without `rand`.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Approximately standard normal (Irwin–Hall, 12 uniforms).
-    fn gauss(&mut self) -> f64 {
-        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-    }
-}
-
-fn peak(dbm0: f64) -> f64 {
-    f64::from(crate::dsp::DBM0_PEAK) * 10f64.powf(dbm0 / 20.0)
-}
 
 /// One piece of a test signal.
 #[derive(Clone, Copy, Debug)]
@@ -63,22 +40,12 @@ fn synth(parts: &[Tone]) -> Vec<f64> {
     out
 }
 
-fn quantise(x: &[f64]) -> Vec<i16> {
-    x.iter().map(|v| v.round().clamp(-32768.0, 32767.0) as i16).collect()
-}
-
 /// Feeds `x` in irregular chunk sizes and collects every event.
 fn run_cfg(x: &[i16], cfg: DtmfRxConfig) -> Vec<DtmfEvent> {
     let mut det = DtmfDetector::new(cfg);
     let mut evs = Vec::new();
-    let sizes = [160usize, 1, 37, 333, 80, 7];
-    let mut rest = x;
-    let mut k = 0;
-    while !rest.is_empty() {
-        let n = sizes[k % sizes.len()].min(rest.len());
-        det.process(&rest[..n]);
-        rest = &rest[n..];
-        k += 1;
+    for chunk in irregular_chunks(x) {
+        det.process(chunk);
         while let Some(e) = det.poll_event() {
             evs.push(e);
         }
@@ -118,49 +85,6 @@ fn digits(evs: &[DtmfEvent]) -> String {
 
 fn detect(parts: &[Tone]) -> String {
     digits(&run(&quantise(&synth(parts))))
-}
-
-/// Speech-like test signal: harmonics of a drifting 120–250 Hz pitch, shaped by three
-/// formants that move per syllable, with syllable on/off envelopes.
-fn speech(seconds: u32, seed: u64, dbm0: f64) -> Vec<i16> {
-    let mut rng = XorShift(seed);
-    let n = seconds as usize * 8000;
-    let mut out = Vec::with_capacity(n);
-    let mut phases = [0.0f64; 40];
-    let tau = 2.0 * std::f64::consts::PI;
-    let mut f0 = 150.0;
-    let mut formants = [500.0, 1500.0, 2500.0];
-    let mut syllable_left = 0usize;
-    let mut voiced = true;
-    let amp = peak(dbm0);
-    for i in 0..n {
-        if syllable_left == 0 {
-            syllable_left = 800 + (rng.uniform() * 2400.0) as usize;
-            voiced = rng.uniform() < 0.75;
-            formants = [300.0 + rng.uniform() * 600.0, 900.0 + rng.uniform() * 1400.0, 2200.0 + rng.uniform() * 800.0];
-        }
-        syllable_left -= 1;
-        // Pitch drifts slowly and wobbles, kept within 120..250 Hz.
-        f0 += (rng.uniform() - 0.5) * 0.4 + 0.02 * (i as f64 / 8000.0 * tau * 0.7).sin();
-        f0 = f0.clamp(120.0, 250.0);
-        let mut v = 0.0;
-        if voiced {
-            for (k, ph) in phases.iter_mut().enumerate() {
-                let f = f0 * (k + 1) as f64;
-                if f > 3400.0 {
-                    break;
-                }
-                *ph = (*ph + tau * f / 8000.0) % tau;
-                let shape: f64 = formants.iter().map(|&fm| 1.0 / (1.0 + ((f - fm) / 90.0).powi(2))).sum();
-                v += shape * ph.sin() / (k + 1) as f64;
-            }
-        }
-        out.push(v);
-    }
-    // Normalise to the requested RMS level.
-    let rms = (out.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
-    let g = amp / 2f64.sqrt() / rms.max(1e-9);
-    quantise(&out.iter().map(|v| v * g).collect::<Vec<_>>())
 }
 
 // ------------------------------------------------------------ generator
@@ -343,7 +267,7 @@ fn level_limits() {
 // ------------------------------------------------------------ detector: robustness
 
 fn add_noise(x: &mut [f64], rms: f64, seed: u64) {
-    let mut rng = XorShift(seed);
+    let mut rng = Rng(seed);
     x.iter_mut().for_each(|v| *v += rms * rng.gauss());
 }
 

@@ -1,33 +1,9 @@
 use super::*;
 use crate::dsp::dtmf::{DtmfGenerator, DtmfTxConfig};
+use crate::dsp::testsig::{irregular_chunks, peak, quantise, Rng};
 use crate::dsp::tone::render;
 use crate::dsp::zone::builtin_zones;
 use proptest::prelude::*;
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-    }
-}
-
-fn peak(dbm0: f64) -> f64 {
-    f64::from(crate::dsp::DBM0_PEAK) * 10f64.powf(dbm0 / 20.0)
-}
-
-fn quantise(x: &[f64]) -> Vec<i16> {
-    x.iter().map(|v| v.round().clamp(-32768.0, 32767.0) as i16).collect()
-}
 
 /// T.30 CNG: `bursts` × (500 ms of `freq` + 3 s silence), after 200 ms of silence.
 fn cng(freq: f64, dbm0: f64, bursts: usize, on_ms: usize) -> Vec<f64> {
@@ -64,15 +40,9 @@ fn ans(kind: Ans, freq: f64, dbm0: f64, ms: usize) -> Vec<f64> {
 
 fn run(x: &[i16]) -> Vec<FaxToneEvent> {
     let mut det = FaxToneDetector::new();
-    let sizes = [160usize, 1, 37, 333, 80, 7];
     let mut evs = Vec::new();
-    let mut rest = x;
-    let mut k = 0;
-    while !rest.is_empty() {
-        let n = sizes[k % sizes.len()].min(rest.len());
-        det.process(&rest[..n]);
-        rest = &rest[n..];
-        k += 1;
+    for chunk in irregular_chunks(x) {
+        det.process(chunk);
         while let Some(e) = det.poll() {
             evs.push(e);
         }
@@ -140,7 +110,7 @@ fn speech_dtmf_and_progress_tones_give_no_fax_events() {
         }
     }
     // Speech-like: pitch harmonics through moving formants.
-    let mut rng = XorShift(9);
+    let mut rng = Rng(9);
     let tau = 2.0 * std::f64::consts::PI;
     let mut x = Vec::with_capacity(160_000);
     let (mut f0, mut f1, mut ph) = (150.0f64, 700.0f64, [0.0f64; 24]);
@@ -190,7 +160,7 @@ proptest! {
             2 => (ans(Ans::PhaseReversals, 2100.0 + 14.0 * offset, level, 2600), vec![FaxTone::Ced, FaxTone::AnsPr]),
             _ => (ans(Ans::Am, 2100.0 + 14.0 * offset, level, 2600), vec![FaxTone::Ced, FaxTone::AnsAm]),
         };
-        let mut rng = XorShift(seed | 1);
+        let mut rng = Rng(seed | 1);
         let sigma = peak(level - 15.0) / 2f64.sqrt();
         x.iter_mut().for_each(|v| *v += sigma * rng.gauss());
         prop_assert_eq!(tones(&x), want);

@@ -1,39 +1,14 @@
 use super::*;
+use crate::dsp::testsig::{irregular_chunks, peak, quantise, speech, Rng};
 use crate::dsp::tone::{render, ToneGenerator};
 use crate::dsp::zone::{builtin_zone, builtin_zones, parse_zones};
 use proptest::prelude::*;
-
-/// Deterministic PRNG (xorshift64*), so noise tests are reproducible without `rand`.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-    }
-}
-
-fn quantise(x: &[f64]) -> Vec<i16> {
-    x.iter().map(|v| v.round().clamp(-32768.0, 32767.0) as i16).collect()
-}
-
-fn peak(dbm0: f64) -> f64 {
-    f64::from(crate::dsp::DBM0_PEAK) * 10f64.powf(dbm0 / 20.0)
-}
 
 /// A tone spec played with distortions: every component scaled to a total level of
 /// `total_dbm0` (None = as specified), frequencies times `freq_scale`, each cadence segment
 /// stretched by a random factor within ±`jitter`, random start phases.
 fn synth(spec: &ToneSpec, total_dbm0: Option<f64>, freq_scale: f64, jitter: f64, ms: u32, seed: u64) -> Vec<f64> {
-    let mut rng = XorShift(seed | 1);
+    let mut rng = Rng(seed | 1);
     let n = ms as usize * 8;
     let spec_total: f64 = spec.freqs.iter().map(|&(_, l)| 10f64.powf(f64::from(l) / 10.0)).sum();
     let gain_db = total_dbm0.map_or(0.0, |t| t - 10.0 * spec_total.log10());
@@ -65,62 +40,16 @@ fn synth(spec: &ToneSpec, total_dbm0: Option<f64>, freq_scale: f64, jitter: f64,
 }
 
 fn add_noise(x: &mut [f64], dbm0: f64, seed: u64) {
-    let mut rng = XorShift(seed | 1);
+    let mut rng = Rng(seed | 1);
     let sigma = peak(dbm0) / 2f64.sqrt();
     x.iter_mut().for_each(|v| *v += sigma * rng.gauss());
 }
 
-/// Speech-like test signal (same generator as the DTMF talk-off tests): harmonics of a
-/// drifting 120–250 Hz pitch shaped by three moving formants, with syllable envelopes.
-fn speech(seconds: u32, seed: u64, dbm0: f64) -> Vec<i16> {
-    let mut rng = XorShift(seed);
-    let n = seconds as usize * 8000;
-    let mut out = Vec::with_capacity(n);
-    let mut phases = [0.0f64; 28];
-    let tau = 2.0 * std::f64::consts::PI;
-    let mut f0 = 150.0;
-    let mut formants = [500.0, 1500.0, 2500.0];
-    let mut syllable_left = 0usize;
-    let mut voiced = true;
-    for i in 0..n {
-        if syllable_left == 0 {
-            syllable_left = 800 + (rng.uniform() * 2400.0) as usize;
-            voiced = rng.uniform() < 0.75;
-            formants = [300.0 + rng.uniform() * 600.0, 900.0 + rng.uniform() * 1400.0, 2200.0 + rng.uniform() * 800.0];
-        }
-        syllable_left -= 1;
-        f0 += (rng.uniform() - 0.5) * 0.4 + 0.02 * (i as f64 / 8000.0 * tau * 0.7).sin();
-        f0 = f0.clamp(120.0, 250.0);
-        let mut v = 0.0;
-        if voiced {
-            for (k, ph) in phases.iter_mut().enumerate() {
-                let f = f0 * (k + 1) as f64;
-                if f > 3400.0 {
-                    break;
-                }
-                *ph = (*ph + tau * f / 8000.0) % tau;
-                let shape: f64 = formants.iter().map(|&fm| 1.0 / (1.0 + ((f - fm) / 90.0).powi(2))).sum();
-                v += shape * ph.sin() / (k + 1) as f64;
-            }
-        }
-        out.push(v);
-    }
-    let rms = (out.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
-    let g = peak(dbm0) / 2f64.sqrt() / rms.max(1e-9);
-    quantise(&out.iter().map(|v| v * g).collect::<Vec<_>>())
-}
-
 /// Feeds `x` in irregular chunk sizes; returns every event.
 fn run_on(det: &mut ProgressDetector, x: &[i16]) -> Vec<ProgressEvent> {
-    let sizes = [160usize, 1, 37, 333, 80, 7];
     let mut evs = Vec::new();
-    let mut rest = x;
-    let mut k = 0;
-    while !rest.is_empty() {
-        let n = sizes[k % sizes.len()].min(rest.len());
-        det.process(&rest[..n]);
-        rest = &rest[n..];
-        k += 1;
+    for chunk in irregular_chunks(x) {
+        det.process(chunk);
         while let Some(e) = det.poll() {
             evs.push(e);
         }

@@ -1,33 +1,8 @@
 use super::*;
+use crate::dsp::testsig::{irregular_chunks, peak, power, quantise, Rng};
 use proptest::prelude::*;
 
 const DIRS: [R2Direction; 2] = [R2Direction::Forward, R2Direction::Backward];
-
-/// Deterministic PRNG (xorshift64*).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-    }
-}
-
-fn peak(dbm0: f64) -> f64 {
-    f64::from(crate::dsp::DBM0_PEAK) * 10f64.powf(dbm0 / 20.0)
-}
-
-fn power(dbm0: f64) -> f64 {
-    f64::from(crate::dsp::DBM0_POWER) * 10f64.powf(dbm0 / 10.0)
-}
 
 /// `ms` of the sum of `tones` (Hz, dBm0), starting at arbitrary phases.
 fn synth(tones: &[(f64, f64)], ms: u32) -> Vec<f64> {
@@ -40,12 +15,8 @@ fn synth(tones: &[(f64, f64)], ms: u32) -> Vec<f64> {
         .collect()
 }
 
-fn quantise(x: &[f64]) -> Vec<i16> {
-    x.iter().map(|v| v.round().clamp(-32768.0, 32767.0) as i16).collect()
-}
-
 fn add_noise(x: &mut [f64], dbm0: f64, seed: u64) {
-    let mut rng = XorShift(seed);
+    let mut rng = Rng(seed);
     let rms = power(dbm0).sqrt();
     x.iter_mut().for_each(|v| *v += rms * rng.gauss());
 }
@@ -59,14 +30,8 @@ fn pair(dir: R2Direction, signal: u8, level: f64) -> Vec<(f64, f64)> {
 fn run_cfg(dir: R2Direction, x: &[i16], cfg: R2MfRxConfig) -> Vec<R2MfEvent> {
     let mut det = R2MfDetector::new(dir, cfg);
     let mut evs = Vec::new();
-    let sizes = [160usize, 1, 37, 333, 80, 7];
-    let mut rest = x;
-    let mut k = 0;
-    while !rest.is_empty() {
-        let n = sizes[k % sizes.len()].min(rest.len());
-        det.process(&rest[..n]);
-        rest = &rest[n..];
-        k += 1;
+    for chunk in irregular_chunks(x) {
+        det.process(chunk);
         while let Some(e) = det.poll() {
             evs.push(e);
         }
@@ -370,7 +335,7 @@ fn config_from_toml_with_defaults_and_configurable_timing() {
 
 #[test]
 fn never_panics_on_extreme_input() {
-    let mut rng = XorShift(99);
+    let mut rng = Rng(99);
     let junk: Vec<i16> = (0..20_000).map(|_| rng.next_u64() as i16).collect();
     let square: Vec<i16> = (0..20_000).map(|i| if (i / 3) % 2 == 0 { i16::MAX } else { i16::MIN }).collect();
     for dir in DIRS {

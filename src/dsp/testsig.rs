@@ -1,8 +1,8 @@
-//! Talk-off corpora shared by tests and benchmarks: deterministic speech-like and
-//! music-like signals (no digits in them).
-#![allow(dead_code)]
+//! Synthetic test signals shared by the unit tests, the integration tests and the
+//! benchmarks: a deterministic PRNG, levels, and talk-off corpora (speech-like and
+//! music-like signals with no digits in them). Not part of the product's API.
 
-use trunkd::dsp::DBM0_POWER;
+use crate::dsp::{DBM0_PEAK, DBM0_POWER};
 
 /// xorshift64*, deterministic.
 pub struct Rng(pub u64);
@@ -20,6 +20,42 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.uniform() * n as f64) as usize % n.max(1)
     }
+    /// Approximately standard normal (Irwin–Hall, 12 uniforms).
+    pub fn gauss(&mut self) -> f64 {
+        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
+    }
+}
+
+/// Peak amplitude of a sine at `dbm0`.
+pub fn peak(dbm0: f64) -> f64 {
+    f64::from(DBM0_PEAK) * 10f64.powf(dbm0 / 20.0)
+}
+
+/// Mean power of a sine at `dbm0`.
+pub fn power(dbm0: f64) -> f64 {
+    f64::from(DBM0_POWER) * 10f64.powf(dbm0 / 10.0)
+}
+
+/// `x` in irregular pieces (1 to 333 samples), to show a detector's results do not
+/// depend on how its input is cut.
+pub fn irregular_chunks(x: &[i16]) -> impl Iterator<Item = &[i16]> {
+    const SIZES: [usize; 6] = [160, 1, 37, 333, 80, 7];
+    let mut rest = x;
+    let mut k = 0;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (chunk, tail) = rest.split_at(SIZES[k % SIZES.len()].min(rest.len()));
+        rest = tail;
+        k += 1;
+        Some(chunk)
+    })
+}
+
+/// Rounds to 16-bit samples, saturating.
+pub fn quantise(x: &[f64]) -> Vec<i16> {
+    x.iter().map(|v| v.round().clamp(-32768.0, 32767.0) as i16).collect()
 }
 
 /// Music-like signal: notes of the equal-tempered scale (C4–C7) played as chords, with
