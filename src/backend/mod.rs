@@ -10,6 +10,8 @@
 //! in 20 ms frames): both map onto non-blocking `read_audio`/`write_audio`, `transmit`
 //! and a batch of events per tick, so neither needs a thread per channel.
 
+#[cfg(target_os = "linux")]
+pub mod dahdi;
 pub mod line;
 pub mod sim;
 
