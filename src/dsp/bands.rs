@@ -74,6 +74,9 @@ pub(crate) struct BandBank {
     energies: [i64; WINDOW_HOPS],
     /// Ring position of the oldest hop.
     head: usize,
+    /// Samples fed and hops completed since construction or reset.
+    samples: u64,
+    hops: u64,
 }
 
 impl BandBank {
@@ -112,17 +115,20 @@ impl BandBank {
             bands: built,
             b: vec![0.0; longest],
             fill: 0,
+            samples: 0,
+            hops: 0,
             energy_cur: 0,
             energies: [0; WINDOW_HOPS],
             head: 0,
         }
     }
 
-    /// Consumes samples up to the end of the current hop; returns how many were taken and
-    /// whether a hop completed (then [`BandBank::reading`] has fresh values).
-    pub(crate) fn push(&mut self, samples: &[i16]) -> (usize, bool) {
+    /// Consumes samples up to the end of the current hop. When that hop completes (then
+    /// [`BandBank::reading`] has fresh values) returns what is left of `samples`, so a
+    /// detector runs `while let Some(rest) = bank.next_hop(x) { x = rest; its_hop() }`.
+    pub(crate) fn next_hop<'a>(&mut self, samples: &'a [i16]) -> Option<&'a [i16]> {
         let take = (HOP - self.fill).min(samples.len());
-        let part = samples.get(..take).unwrap_or_default();
+        let (part, rest) = samples.split_at(take);
         for &x in part {
             let xf = f32::from(x);
             self.energy_cur += i64::from(x) * i64::from(x);
@@ -133,12 +139,24 @@ impl BandBank {
             }
         }
         self.fill += take;
+        self.samples += take as u64;
         if self.fill < HOP {
-            return (take, false);
+            return None;
         }
         self.fill = 0;
+        self.hops += 1;
         self.end_of_hop();
-        (take, true)
+        Some(rest)
+    }
+
+    /// Samples fed so far (the time of an event decided at this hop).
+    pub(crate) fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Index of the hop that completed last (0 for the first).
+    pub(crate) fn hop_index(&self) -> u64 {
+        self.hops.saturating_sub(1)
     }
 
     fn end_of_hop(&mut self) {
@@ -229,6 +247,8 @@ impl BandBank {
         self.energy_cur = 0;
         self.energies = [0; WINDOW_HOPS];
         self.head = 0;
+        self.samples = 0;
+        self.hops = 0;
     }
 }
 
@@ -438,9 +458,8 @@ mod tests {
 
     fn last_reading(bank: &mut BandBank, x: &[i16], band: usize) -> Reading {
         let mut rest = x;
-        while !rest.is_empty() {
-            let (n, _) = bank.push(rest);
-            rest = &rest[n..];
+        while let Some(r) = bank.next_hop(rest) {
+            rest = r;
         }
         bank.reading(band)
     }

@@ -117,8 +117,6 @@ pub struct FaxToneDetector {
     env_head: usize,
     am_hops: u32,
     twiddle: [(f32, f32); ENV_HOPS],
-    hop: u64,
-    samples: u64,
     events: EventRing<FaxToneEvent, EVENT_RING>,
 }
 
@@ -156,8 +154,6 @@ impl FaxToneDetector {
             env_head: 0,
             am_hops: 0,
             twiddle,
-            hop: 0,
-            samples: 0,
             events: EventRing::new(),
         }
     }
@@ -165,14 +161,9 @@ impl FaxToneDetector {
     /// Feeds samples of any length.
     pub fn process(&mut self, samples: &[i16]) {
         let mut rest = samples;
-        while !rest.is_empty() {
-            let (n, hop_done) = self.bank.push(rest);
-            self.samples += n as u64;
-            rest = rest.get(n..).unwrap_or_default();
-            if hop_done {
-                self.end_of_hop();
-                self.hop += 1;
-            }
+        while let Some(r) = self.bank.next_hop(rest) {
+            rest = r;
+            self.end_of_hop();
         }
     }
 
@@ -199,17 +190,15 @@ impl FaxToneDetector {
         self.env_len = 0;
         self.env_head = 0;
         self.am_hops = 0;
-        self.hop = 0;
-        self.samples = 0;
         self.events.clear();
     }
 
     fn emit(&mut self, tone: FaxTone) {
-        self.events.push(FaxToneEvent { tone, at_sample: self.samples });
+        self.events.push(FaxToneEvent { tone, at_sample: self.bank.samples() });
     }
 
     fn end_of_hop(&mut self) {
-        let hop = self.hop;
+        let hop = self.bank.hop_index();
         let steady = self.bank.steady();
         let on = |r: crate::dsp::bands::Reading| steady && r.ratio >= FAX_TONE_RATIO && r.power >= self.min_power;
         let (cng_on, ans_on) = (on(self.bank.reading(0)), on(self.bank.reading(1)));

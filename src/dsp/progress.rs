@@ -170,8 +170,6 @@ pub struct ProgressDetector {
     min_power: f32,
     /// Start hop of the SIT third segment already reported.
     sit_reported: Option<u64>,
-    hop: u64,
-    samples: u64,
     events: EventRing<ProgressEvent, EVENT_RING>,
 }
 
@@ -278,8 +276,6 @@ impl ProgressDetector {
             matchers,
             min_power: dbm0_to_power(min_level),
             sit_reported: None,
-            hop: 0,
-            samples: 0,
             events: EventRing::new(),
         }
     }
@@ -287,14 +283,9 @@ impl ProgressDetector {
     /// Feeds samples of any length.
     pub fn process(&mut self, samples: &[i16]) {
         let mut rest = samples;
-        while !rest.is_empty() {
-            let (n, hop_done) = self.bank.push(rest);
-            self.samples += n as u64;
-            rest = rest.get(n..).unwrap_or_default();
-            if hop_done {
-                self.end_of_hop();
-                self.hop += 1;
-            }
+        while let Some(r) = self.bank.next_hop(rest) {
+            rest = r;
+            self.end_of_hop();
         }
     }
 
@@ -310,17 +301,15 @@ impl ProgressDetector {
         self.segs.iter_mut().for_each(Segmenter::reset);
         self.matchers.iter_mut().for_each(|m| m.reported = false);
         self.sit_reported = None;
-        self.hop = 0;
-        self.samples = 0;
         self.events.clear();
     }
 
     fn emit(&mut self, tone: ProgressTone) {
-        self.events.push(ProgressEvent { tone, at_sample: self.samples });
+        self.events.push(ProgressEvent { tone, at_sample: self.bank.samples() });
     }
 
     fn end_of_hop(&mut self) {
-        let hop = self.hop;
+        let hop = self.bank.hop_index();
         let steady = self.bank.steady();
         for (i, seg) in self.segs.iter_mut().enumerate() {
             let r = self.bank.reading(i);
@@ -581,21 +570,16 @@ impl CadenceLearner {
         let mut bank = BandBank::new(&[widen(&found, FREQ_SPREAD)]);
         let mut seg = Segmenter::default();
         let mut runs = Vec::new();
-        let mut hop = 0u64;
         let mut rest = x.as_slice();
-        while !rest.is_empty() {
-            let (n, done) = bank.push(rest);
-            rest = rest.get(n..).unwrap_or_default();
-            if done {
-                let r = bank.reading(0);
-                if let Some(run) = seg.step(hop, bank.steady() && r.ratio >= TONE_RATIO && r.power >= tone_power * 0.1)
-                {
-                    runs.push(run);
-                }
-                hop += 1;
+        while let Some(r) = bank.next_hop(rest) {
+            rest = r;
+            let r = bank.reading(0);
+            let on = bank.steady() && r.ratio >= TONE_RATIO && r.power >= tone_power * 0.1;
+            if let Some(run) = seg.step(bank.hop_index(), on) {
+                runs.push(run);
             }
         }
-        let last = seg.ongoing(hop.saturating_sub(1));
+        let last = seg.ongoing(bank.hop_index());
         // Complete runs only: not the first (may predate the recording) nor the ongoing one.
         let runs: Vec<Run> = runs.into_iter().filter(|r| !r.partial).collect();
         let on_hops: u64 = runs.iter().filter(|r| r.on).map(|r| u64::from(r.hops)).sum();
