@@ -4,9 +4,11 @@
 //!
 //! The command-line tools are skipped with a message when missing, unless `CI` is set.
 
+mod common;
 #[path = "peers/spandsp.rs"]
 mod spandsp;
 
+use common::{tool, write_wav};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -134,40 +136,11 @@ fn spandsp_decodes_our_dtmf_spills() {
 
 // ---------------------------------------------------------------- command-line peers
 
-/// The tool's path, or `None` (test skipped) when it is missing and `CI` is unset.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found =
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "{name} is required when CI is set");
-        println!("skipping: {name} not installed");
-    }
-    found
-}
-
-/// Writes 8 kHz 16-bit mono PCM as a WAV file with `pad_ms` of silence around it.
-fn write_wav(name: &str, x: &[i16], pad_ms: usize) -> PathBuf {
+/// Writes `x` as an 8 kHz WAV file with `pad_ms` of silence around it.
+fn padded_wav(name: &str, x: &[i16], pad_ms: usize) -> PathBuf {
     let pad = vec![0i16; pad_ms * 8];
-    let samples: Vec<i16> = [&pad[..], x, &pad[..]].concat();
-    let data_len = (samples.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + data_len as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&8000u32.to_le_bytes());
-    b.extend_from_slice(&16000u32.to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
     let path = std::env::temp_dir().join(format!("trunkd-cid-{}-{name}.wav", std::process::id()));
-    std::fs::write(&path, b).unwrap();
+    write_wav(&path, 8000, &[[&pad[..], x, &pad[..]].concat()]);
     path
 }
 
@@ -181,7 +154,7 @@ fn multimon_ng_clipfsk_decodes_our_fsk() {
     let Some(mm) = tool("multimon-ng") else { return };
     for format in [CidFormat::Bell202Sdmf, CidFormat::Bell202Mdmf, CidFormat::Etsi] {
         let x = render(&cfg(format), &message()).unwrap();
-        let wav = write_wav(&format!("mm-{format}"), &x, 300);
+        let wav = padded_wav(&format!("mm-{format}"), &x, 300);
         let out = run(Command::new(&mm).args(["-q", "-c", "-a", "CLIPFSK", "-t", "wav"]).arg(&wav));
         let _ = std::fs::remove_file(&wav);
         println!("{format}: {out}");
@@ -208,7 +181,7 @@ fn multimon_ng_clipfsk_decodes_our_fsk() {
 fn minimodem_decodes_our_bell202_and_v23() {
     let Some(mm) = tool("minimodem") else { return };
     let x = render(&cfg(CidFormat::Bell202Mdmf), &message()).unwrap();
-    let wav = write_wav("minimodem-bell", &x, 300);
+    let wav = padded_wav("minimodem-bell", &x, 300);
     let out = run(Command::new(&mm).args(["--rx", "-q", "-f"]).arg(&wav).arg("callerid"));
     let _ = std::fs::remove_file(&wav);
     println!("bell202: {out}");
@@ -218,7 +191,7 @@ fn minimodem_decodes_our_bell202_and_v23() {
 
     // V.23 as raw bytes: the message body appears verbatim in the byte stream.
     let x = render(&cfg(CidFormat::Etsi), &message()).unwrap();
-    let wav = write_wav("minimodem-v23", &x, 300);
+    let wav = padded_wav("minimodem-v23", &x, 300);
     let out = Command::new(&mm)
         .args(["--rx", "-q", "-8", "-M", "1300", "-S", "2100", "-f"])
         .arg(&wav)

@@ -4,11 +4,13 @@
 //!
 //! External tools missing → the check is skipped with a message, unless `CI` is set.
 
+mod common;
 #[path = "peers/spandsp.rs"]
 mod spandsp;
-use trunkd::dsp::testsig as talkoff;
 
-use trunkd::dsp::testsig::{music, Rng};
+use common::{tool, write_wav};
+
+use trunkd::dsp::testsig::{music, speech, Rng};
 
 use trunkd::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfGenerator, DtmfRxConfig, DtmfTxConfig};
 use trunkd::dsp::g711::Law;
@@ -53,39 +55,6 @@ fn our_tx(cfg: DtmfTxConfig, digits: &str) -> Vec<i16> {
     out
 }
 
-fn tool_missing(name: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "{name} is required when CI is set");
-        eprintln!("SKIP: {name} not installed");
-    }
-    !found
-}
-
-fn write_wav(path: &std::path::Path, x: &[i16]) {
-    let data_len = (x.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + x.len() * 2);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&8000u32.to_le_bytes());
-    b.extend_from_slice(&16000u32.to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    x.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
-    std::fs::write(path, b).expect("write wav");
-}
-
 // ------------------------------------------------------------ (a) spandsp → ours
 
 #[test]
@@ -128,9 +97,7 @@ fn our_generated_digits_decoded_exactly_by_spandsp() {
 
 #[test]
 fn our_generated_digits_decoded_by_multimon_ng() {
-    if tool_missing("multimon-ng") || tool_missing("sox") {
-        return;
-    }
+    let (Some(multimon), Some(_sox)) = (tool("multimon-ng"), tool("sox")) else { return };
     let dir = std::env::temp_dir().join(format!("trunkd-dtmf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (i, cfg) in
@@ -141,8 +108,8 @@ fn our_generated_digits_decoded_by_multimon_ng() {
         let mut x = vec![0i16; 1600];
         x.extend(our_tx(cfg, ALL));
         let path = dir.join(format!("dtmf{i}.wav"));
-        write_wav(&path, &x);
-        let out = std::process::Command::new("multimon-ng")
+        write_wav(&path, 8000, &[x]);
+        let out = std::process::Command::new(&multimon)
             .args(["-q", "-c", "-a", "DTMF", "-t", "wav"])
             .arg(&path)
             .output()
@@ -246,6 +213,6 @@ fn digits_over_music_background_are_still_found() {
 fn speech_gives_no_digits_at_many_levels() {
     // Complements the unit test's 4 × 30 s with other seeds and louder/quieter levels.
     for (seed, level) in [(31, -6.0), (32, -10.0), (33, -16.0), (34, -24.0)] {
-        assert_eq!(ours(&talkoff::speech(12, seed, level)), "", "speech seed {seed} at {level} dBm0");
+        assert_eq!(ours(&speech(12, seed, level)), "", "speech seed {seed} at {level} dBm0");
     }
 }

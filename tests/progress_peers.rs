@@ -2,10 +2,12 @@
 //! modem connect tone generator (T.30 CNG, V.25 ANS, ANS/PR, V.8 ANSam) and busy tones
 //! rendered by sox. Without sox the sox tests say so and pass, unless `CI` is set.
 
+mod common;
 #[path = "peers/spandsp.rs"]
 mod spandsp;
 
-use std::path::Path;
+use common::tool;
+
 use std::process::Command;
 
 use spandsp::{connect_tone_render, ConnectTone};
@@ -61,12 +63,7 @@ fn spandsp_connect_tones_are_not_call_progress() {
 
 /// Renders with sox: `cycles` × (`on` s of `freqs` mixed, at `vol` linear, + `off` s).
 fn sox_tone(freqs: &[f32], vol: f32, on: f32, off: f32, cycles: u32) -> Option<Vec<i16>> {
-    let sox = "/usr/bin/sox";
-    if !Path::new(sox).exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI must install sox");
-        eprintln!("SKIP: sox not installed (apt install sox)");
-        return None;
-    }
+    let sox = tool("sox")?;
     let mut args: Vec<String> =
         ["-n", "-r", "8000", "-b", "16", "-e", "signed", "-c", "1", "-t", "raw", "-"].map(String::from).to_vec();
     for (i, f) in freqs.iter().enumerate() {

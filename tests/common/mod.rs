@@ -1,7 +1,8 @@
-//! Shared helpers for the integration tests: reading WAVs, finding signals.
+//! Shared helpers for the integration tests: reading and writing WAVs, finding signals,
+//! external tools.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use trunkd::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfRxConfig};
 
 /// Reads a 16-bit WAV into per-channel sample vectors.
@@ -15,6 +16,36 @@ pub fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<i16>>) {
         chans[i % ch].push(s);
     }
     (spec, chans)
+}
+
+/// Writes 16-bit PCM channels (of equal rate, interleaved on disk) as a WAV file.
+pub fn write_wav(path: &Path, rate: u32, channels: &[Vec<i16>]) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let n = channels.iter().map(Vec::len).max().unwrap_or(0);
+    for i in 0..n {
+        for c in channels {
+            w.write_sample(c.get(i).copied().unwrap_or(0)).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// An external tool's path, or `None` when it is not installed: the caller then skips
+/// its check with a message; with `CI` set a missing tool fails the test instead.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()));
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "{name} is required when CI is set");
+        eprintln!("skipping: {name} not installed");
+    }
+    found
 }
 
 /// DTMF digits found in a signal by our detector.
