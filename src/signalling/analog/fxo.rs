@@ -152,7 +152,7 @@ impl Fxo {
         self.cid = Some((party, now));
         if let State::Ringing { cid_wait: Some(_), .. } = self.state {
             let deadline = now + ms(p.ring_timeout_ms);
-            self.offer(now, p, deadline, out);
+            self.offer(p, deadline, out);
         }
     }
 
@@ -244,15 +244,13 @@ impl Fxo {
 
     fn ring_edge(&mut self, now: Instant, p: &FxoProfile, edge: HookEvent, out: &mut Out) {
         let deadline = now + ms(p.ring_timeout_ms);
-        let have_cid = self.has_cid(now, p);
+        let have_cid = self.cid.is_some();
         match &mut self.state {
             State::Idle if edge == HookEvent::RingBegin => {
                 self.state = State::Ringing { rings: 0, deadline, cid_wait: None };
             }
             // The next ring began and caller ID never came: offer without it.
-            State::Ringing { cid_wait: Some(_), .. } if edge == HookEvent::RingBegin => {
-                self.offer(now, p, deadline, out)
-            }
+            State::Ringing { cid_wait: Some(_), .. } if edge == HookEvent::RingBegin => self.offer(p, deadline, out),
             State::Ringing { rings, deadline: d, cid_wait } => {
                 *d = deadline;
                 if edge == HookEvent::RingEnd {
@@ -262,7 +260,7 @@ impl Fxo {
                         if expect_cid {
                             *cid_wait = Some(now + ms(p.caller_id_wait_ms));
                         } else {
-                            self.offer(now, p, deadline, out);
+                            self.offer(p, deadline, out);
                         }
                     }
                 }
@@ -281,14 +279,11 @@ impl Fxo {
         }
     }
 
-    fn has_cid(&self, now: Instant, p: &FxoProfile) -> bool {
-        self.cid.as_ref().is_some_and(|(_, at)| now.saturating_duration_since(*at) < ms(p.ring_timeout_ms))
-    }
-
-    fn offer(&mut self, now: Instant, p: &FxoProfile, deadline: Instant, out: &mut Out) {
+    /// The caller ID kept belongs to this ringing: it is forgotten when an idle line's
+    /// wait runs out ([`Fxo::cid_expiry`]), when ringing stops, on an alarm or a seizure.
+    fn offer(&mut self, p: &FxoProfile, deadline: Instant, out: &mut Out) {
         self.outgoing = false;
-        let fresh = self.has_cid(now, p);
-        let calling = self.cid.take().filter(|_| fresh).map(|(party, _)| party).unwrap_or_default();
+        let calling = self.cid.take().map(|(party, _)| party).unwrap_or_default();
         out.event(CallEvent::Incoming { called: p.did.reveal().clone(), calling });
         self.state = State::Offered { deadline };
     }
@@ -381,7 +376,7 @@ impl Fxo {
             }
             State::Ringing { cid_wait: Some(t), deadline, .. } if now >= *t => {
                 let deadline = *deadline;
-                self.offer(now, p, deadline, out);
+                self.offer(p, deadline, out);
             }
             State::Offered { deadline } if now >= *deadline => {
                 // The caller abandoned before the answer (see the module doc for the cause).

@@ -892,3 +892,15 @@ fn bad_caller_id_settings_are_refused_at_load() {
     let e = toml::from_str::<FxoProfile>("caller_id = \"etsy\"").unwrap_err().to_string();
     assert!(e.contains("etsi") && e.contains("off"), "{e}");
 }
+
+#[test]
+fn caller_id_after_the_first_ring_is_kept_for_an_offer_several_rings_later() {
+    // Offered at the end of the third burst (2 s on / 4 s off): 14 s after the spill.
+    let fxo = FxoProfile { answer_after_rings: 3, ..FxoProfile::default() };
+    let mut sim = pair(cid_fxs(CidFormat::Etsi, None), fxo);
+    sim.cmd(A, 0, originate_from(Party::number("13912345678")));
+    sim.run(20_000);
+    let (t, calling) = incoming_calling(&sim, B).expect("offered");
+    assert_eq!(t, 14_000);
+    assert_eq!(calling.number.reveal(), "13912345678");
+}
