@@ -280,21 +280,13 @@ impl fmt::Display for Finding {
                     write!(f, " number {n}")?;
                 }
                 if let Some(a) = m.number_absence {
-                    write!(
-                        f,
-                        " number {}",
-                        if a == crate::dsp::callerid::Absence::Private { "private" } else { "unavailable" }
-                    )?;
+                    write!(f, " number {}", a.name())?;
                 }
                 if let Some(n) = &m.name {
                     write!(f, " name \"{n}\"")?;
                 }
                 if let Some(a) = m.name_absence {
-                    write!(
-                        f,
-                        " name {}",
-                        if a == crate::dsp::callerid::Absence::Private { "private" } else { "unavailable" }
-                    )?;
+                    write!(f, " name {}", a.name())?;
                 }
                 if let Some(d) = m.datetime {
                     write!(f, " date {:02}-{:02} {:02}:{:02}", d.month, d.day, d.hour, d.minute)?;

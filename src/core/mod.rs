@@ -17,7 +17,9 @@ pub mod status;
 
 use crate::backend::line::{Alarms, PathKind};
 use crate::backend::{Backend, BackendEvent, Frame, FRAME_SAMPLES};
-use crate::dsp::callerid::{CallerIdDetector, CallerIdGenerator, CallerIdReport, CidDateTime, CidDetect};
+use crate::dsp::callerid::{
+    CallerIdDetector, CallerIdGenerator, CallerIdMessage, CallerIdReport, CidDateTime, CidDetect, CidTxConfig,
+};
 use crate::dsp::dtmf::{DtmfDetector, DtmfEventKind, DtmfGenerator, DtmfRxConfig, DtmfTxConfig};
 use crate::dsp::faxtone::{FaxTone, FaxToneDetector};
 use crate::dsp::level::SilenceDetector;
@@ -1069,12 +1071,7 @@ impl Engine {
         Some(CidDateTime { month: t.month() as u8, day: t.day() as u8, hour: t.hour() as u8, minute: t.minute() as u8 })
     }
 
-    fn send_caller_id(
-        &mut self,
-        g: usize,
-        chan: u16,
-        cid: Option<Box<(crate::dsp::callerid::CidTxConfig, crate::dsp::callerid::CallerIdMessage)>>,
-    ) {
+    fn send_caller_id(&mut self, g: usize, chan: u16, cid: Option<Box<(CidTxConfig, CallerIdMessage)>>) {
         let Some(ci) = self.groups[g].chan_index(chan) else { return };
         let Some(cid) = cid else {
             self.groups[g].chans[ci].cid_tx = None;

@@ -122,6 +122,14 @@ pub enum Absence {
 }
 
 impl Absence {
+    /// As in config and JSON: `private`, `unavailable`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Absence::Private => "private",
+            Absence::Unavailable => "unavailable",
+        }
+    }
+
     fn code(self) -> u8 {
         match self {
             Absence::Private => b'P',
