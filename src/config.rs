@@ -156,6 +156,70 @@ pub struct SpanConfig {
     /// Simulated spans only: put the far end of the wire on this Unix SEQPACKET socket
     /// for an external program (a libpri/OpenR2 harness) instead of the built-in far end.
     pub wire_socket: Option<PathBuf>,
+    /// DAHDI spans (`backend = "dahdi"`): which span of the driver.
+    pub dahdi: Option<DahdiSpanConfig>,
+}
+
+/// A DAHDI E1 span: timeslots 1–31 are the span's channels 1–31 (TS16 the D-channel for
+/// PRI; for CAS signalling TS16 carries the bits and is not a channel).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DahdiSpanConfig {
+    /// The driver's span number (`dahdi_scan`, `trunkd dahdi spans`).
+    pub span: u32,
+    /// Enable the driver's echo canceller (system.conf `echocanceller=`) with this many
+    /// taps (8 per ms, e.g. 128); absent: off.
+    pub echo_cancel: Option<u32>,
+}
+
+/// DAHDI analog ports: the driver's channels, in port order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DahdiLineConfig {
+    /// Channel numbers as system.conf writes them: "1-4,7".
+    pub channels: ChannelList,
+    /// As for spans: echo canceller taps, absent = off.
+    pub echo_cancel: Option<u32>,
+}
+
+/// A list of channel numbers written as ranges ("1-15,17-31").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelList(pub Vec<u32>);
+
+impl std::str::FromStr for ChannelList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ChannelList, String> {
+        let mut v = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let num = |x: &str| {
+                x.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| format!("`{x}` is not a channel number"))
+            };
+            let (a, b) = match part.split_once('-') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => (num(part)?, num(part)?),
+            };
+            if a > b || b - a > 1024 {
+                return Err(format!("`{part}` is not a channel range"));
+            }
+            for n in a..=b {
+                if v.contains(&n) {
+                    return Err(format!("channel {n} is listed twice"));
+                }
+                v.push(n);
+            }
+        }
+        if v.is_empty() {
+            return Err("no channels".into());
+        }
+        Ok(ChannelList(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// Which side of an analog line trunkd plays.
@@ -174,9 +238,8 @@ pub struct LineConfig {
     pub name: String,
     pub backend: BackendKind,
     pub kind: LineKind,
-    /// Number of ports in this group.
-    #[serde(default = "one")]
-    pub ports: u16,
+    /// Number of ports in this group (simulated lines; a DAHDI line has its channels').
+    pub ports: Option<u16>,
     pub zone: Option<String>,
     pub law: Option<Law>,
     /// The FXS profile: of our ports (`kind = "fxs"`), or of the simulated central office
@@ -187,10 +250,18 @@ pub struct LineConfig {
     /// our FXS ports (`kind = "fxs"` on the simulated backend).
     #[serde(default)]
     pub fxo: FxoProfile,
+    /// DAHDI lines (`backend = "dahdi"`): which channels of the driver.
+    pub dahdi: Option<DahdiLineConfig>,
 }
 
-fn one() -> u16 {
-    1
+impl LineConfig {
+    /// Ports in the group: a DAHDI line's channels, else `ports` (default 1).
+    pub fn port_count(&self) -> u16 {
+        match &self.dahdi {
+            Some(d) => d.channels.0.len() as u16,
+            None => self.ports.unwrap_or(1),
+        }
+    }
 }
 
 /// One routing rule; the first rule that matches an incoming call decides.
@@ -378,6 +449,18 @@ impl Config {
             if s.wire_socket.is_some() && s.backend != BackendKind::Sim {
                 err(format!("span[{i}].wire_socket"), "only simulated spans have a wire to expose".into());
             }
+            match (s.backend, &s.dahdi) {
+                (BackendKind::Dahdi, None) => {
+                    err(format!("span[{i}].dahdi"), "a DAHDI span needs `dahdi = { span = N }`".into())
+                }
+                (BackendKind::Sim, Some(_)) => {
+                    err(format!("span[{i}].dahdi"), "only for `backend = \"dahdi\"`".into())
+                }
+                (BackendKind::Dahdi, Some(d)) if d.span == 0 => {
+                    err(format!("span[{i}].dahdi.span"), "DAHDI spans are numbered from 1".into())
+                }
+                _ => {}
+            }
             if let Err(e) = s.em.validate() {
                 err(format!("span[{i}].em"), e.to_string());
             }
@@ -398,8 +481,23 @@ impl Config {
             if let Err(e) = l.fxo.validate() {
                 err(format!("line[{i}].fxo"), e.to_string());
             }
-            if l.ports == 0 || l.ports > 256 {
-                err(format!("line[{i}].ports"), format!("{} ports: must be 1..=256", l.ports));
+            let ports = l.port_count();
+            if ports == 0 || ports > 256 || l.dahdi.as_ref().is_some_and(|d| d.channels.0.len() > 256) {
+                err(format!("line[{i}].ports"), format!("{ports} ports: must be 1..=256"));
+            }
+            match (l.backend, &l.dahdi) {
+                (BackendKind::Dahdi, None) => {
+                    err(format!("line[{i}].dahdi"), "a DAHDI line needs `dahdi = { channels = \"1-4\" }`".into())
+                }
+                (BackendKind::Sim, Some(_)) => {
+                    err(format!("line[{i}].dahdi"), "only for `backend = \"dahdi\"`".into())
+                }
+                (BackendKind::Dahdi, Some(d)) => {
+                    if l.ports.is_some_and(|p| usize::from(p) != d.channels.0.len()) {
+                        err(format!("line[{i}].ports"), "a DAHDI line has one port per channel: leave `ports` out".into());
+                    }
+                }
+                _ => {}
             }
             if let Some(z) = &l.zone {
                 if !zone_ok(z) {
@@ -517,14 +615,10 @@ impl Config {
                 }
             }
         }
-        for (i, s) in self.spans.iter().enumerate() {
-            if s.backend == BackendKind::Dahdi {
-                err(format!("span[{i}].backend"), "the DAHDI backend is not available in this build yet".into());
-            }
-        }
-        for (i, l) in self.lines.iter().enumerate() {
-            if l.backend == BackendKind::Dahdi {
-                err(format!("line[{i}].backend"), "the DAHDI backend is not available in this build yet".into());
+        if !cfg!(target_os = "linux") {
+            let dahdi = self.spans.iter().map(|s| s.backend).chain(self.lines.iter().map(|l| l.backend));
+            if dahdi.into_iter().any(|b| b == BackendKind::Dahdi) {
+                err("backend".into(), "DAHDI is a Linux driver: this build has no DAHDI backend".into());
             }
         }
         errs

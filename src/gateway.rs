@@ -32,6 +32,9 @@ pub enum BuildError {
     Unsupported(String),
     #[error(transparent)]
     WireSocket(#[from] WirePortError),
+    #[cfg(target_os = "linux")]
+    #[error(transparent)]
+    Dahdi(#[from] crate::backend::dahdi::DahdiError),
 }
 
 /// The daemon's engine plus the simulated world around it.
@@ -113,6 +116,104 @@ fn sim_phone(l: &crate::config::LineConfig) -> FxoProfile {
     p
 }
 
+/// The spans and lines on real hardware, gathered before the backend opens them all.
+#[derive(Default)]
+struct Hardware {
+    #[cfg(target_os = "linux")]
+    specs: Vec<crate::backend::dahdi::DahdiSpanSpec>,
+    sigs: Vec<Sig>,
+}
+
+#[cfg(target_os = "linux")]
+impl Hardware {
+    fn span(
+        &mut self,
+        _cfg: &Config,
+        s: &crate::config::SpanConfig,
+        law: Law,
+        sig: Box<dyn SignallingCore>,
+        zone: ToneZone,
+    ) -> Result<(), BuildError> {
+        use crate::backend::{dahdi, SpanKind};
+        let d = s.dahdi.as_ref().ok_or_else(|| BuildError::Unsupported(format!("span `{}`: no `dahdi`", s.name)))?;
+        let channels = dahdi::e1_channels(d.span as i32, s.signalling == SpanSignalling::Pri);
+        self.sigs.push((s.name.clone(), self.specs.len(), sig, zone));
+        self.specs.push(dahdi::DahdiSpanSpec {
+            name: s.name.clone(),
+            kind: SpanKind::E1,
+            law,
+            channels,
+            echo_taps: d.echo_cancel,
+        });
+        Ok(())
+    }
+
+    fn line(
+        &mut self,
+        l: &crate::config::LineConfig,
+        law: Law,
+        sig: Box<dyn SignallingCore>,
+        zone: ToneZone,
+    ) -> Result<(), BuildError> {
+        use crate::backend::{dahdi, SpanKind};
+        let d = l.dahdi.as_ref().ok_or_else(|| BuildError::Unsupported(format!("line `{}`: no `dahdi`", l.name)))?;
+        let path = match l.kind {
+            LineKind::Fxs => PathKind::Fxs,
+            LineKind::Fxo => PathKind::Fxo,
+        };
+        let channels = (d.channels.0.iter().enumerate())
+            .map(|(port, &n)| dahdi::DahdiChanSpec {
+                number: port as u16,
+                addr: dahdi::ChanAddr::Channo(n as i32),
+                path,
+            })
+            .collect();
+        self.sigs.push((l.name.clone(), self.specs.len(), sig, zone));
+        self.specs.push(dahdi::DahdiSpanSpec {
+            name: l.name.clone(),
+            kind: SpanKind::Analog,
+            law,
+            channels,
+            echo_taps: d.echo_cancel,
+        });
+        Ok(())
+    }
+
+    /// Opens the DAHDI backend when any span or line uses it.
+    fn open(&self) -> Result<Option<Box<dyn Backend>>, BuildError> {
+        if self.specs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(crate::backend::dahdi::DahdiBackend::open(&self.specs)?)))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl Hardware {
+    fn span(
+        &mut self,
+        _: &Config,
+        s: &crate::config::SpanConfig,
+        _: Law,
+        _: Box<dyn SignallingCore>,
+        _: ToneZone,
+    ) -> Result<(), BuildError> {
+        Err(BuildError::Unsupported(format!("span `{}`: DAHDI needs Linux", s.name)))
+    }
+    fn line(
+        &mut self,
+        l: &crate::config::LineConfig,
+        _: Law,
+        _: Box<dyn SignallingCore>,
+        _: ToneZone,
+    ) -> Result<(), BuildError> {
+        Err(BuildError::Unsupported(format!("line `{}`: DAHDI needs Linux", l.name)))
+    }
+    fn open(&self) -> Result<Option<Box<dyn Backend>>, BuildError> {
+        Ok(None)
+    }
+}
+
 impl Gateway {
     /// Builds everything; `cfg` must have passed `Config::validate`.
     pub fn build(cfg: &Config) -> Result<Gateway, BuildError> {
@@ -120,15 +221,24 @@ impl Gateway {
         let mut near_sigs: Vec<Sig> = Vec::new();
         let mut far_sigs: Vec<Sig> = Vec::new();
         let mut sockets = Vec::new();
+        let mut hw = Hardware::default();
         for s in &cfg.spans {
-            if s.backend != BackendKind::Sim {
-                return Err(BuildError::Unsupported(format!(
-                    "span `{}`: only the simulated backend is built in yet",
-                    s.name
-                )));
-            }
             let zone = zone_for(cfg, s.zone.as_ref())?;
             let law = s.law.unwrap_or(cfg.general.law);
+            if s.backend == BackendKind::Dahdi {
+                let sig: Box<dyn SignallingCore> = match s.signalling {
+                    SpanSignalling::Pri => {
+                        let profile = s.pri.profile().map_err(|e| BuildError::Unsupported(e.to_string()))?;
+                        Box::new(PriSpan::new(s.pri.side, profile, law == Law::Alaw))
+                    }
+                    SpanSignalling::Em => {
+                        let chans: Vec<u16> = (1..=31).filter(|t| *t != 16).collect();
+                        Box::new(EmSpan::new(s.em.clone(), &chans))
+                    }
+                };
+                hw.span(cfg, s, law, sig, zone)?;
+                continue;
+            }
             match s.signalling {
                 SpanSignalling::Pri => {
                     let span = specs.len();
@@ -161,31 +271,34 @@ impl Gateway {
             }
         }
         for l in &cfg.lines {
-            if l.backend != BackendKind::Sim {
-                return Err(BuildError::Unsupported(format!(
-                    "line `{}`: only the simulated backend is built in yet",
-                    l.name
-                )));
-            }
             let zone = zone_for(cfg, l.zone.as_ref())?;
             let law = l.law.unwrap_or(cfg.general.law);
+            if l.backend == BackendKind::Dahdi {
+                let ports = l.port_count() as usize;
+                let sig: Box<dyn SignallingCore> = match l.kind {
+                    LineKind::Fxs => Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), ports)),
+                    LineKind::Fxo => Box::new(AnalogLines::fxo(l.fxo.clone(), ports)),
+                };
+                hw.line(l, law, sig, zone)?;
+                continue;
+            }
             let (near, nsig, fsig): (PathKind, Box<dyn SignallingCore>, Box<dyn SignallingCore>) = match l.kind {
                 // The simulated far end takes the other kind's profile from the same
                 // line: a simulated CO sends the caller ID `fxs` describes, a simulated
                 // telephone listens as `fxo` says.
                 LineKind::Fxs => (
                     PathKind::Fxs,
-                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
-                    Box::new(AnalogLines::fxo(sim_phone(l), l.ports as usize)),
+                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.port_count() as usize)),
+                    Box::new(AnalogLines::fxo(sim_phone(l), l.port_count() as usize)),
                 ),
                 LineKind::Fxo => (
                     PathKind::Fxo,
-                    Box::new(AnalogLines::fxo(l.fxo.clone(), l.ports as usize)),
-                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.ports as usize)),
+                    Box::new(AnalogLines::fxo(l.fxo.clone(), l.port_count() as usize)),
+                    Box::new(AnalogLines::fxs(fxs_profile(&l.fxs, &zone), l.port_count() as usize)),
                 ),
             };
             let span = specs.len();
-            specs.push(SimSpanSpec::Analog { name: l.name.clone(), law, near, ports: l.ports });
+            specs.push(SimSpanSpec::Analog { name: l.name.clone(), law, near, ports: l.port_count() });
             near_sigs.push((l.name.clone(), span, nsig, zone.clone()));
             far_sigs.push((l.name.clone(), span, fsig, zone));
         }
@@ -202,9 +315,17 @@ impl Gateway {
             .map(|(span, path)| WirePort::bind(&control, span, &path))
             .collect::<Result<Vec<_>, _>>()?;
         let has_sim = !specs.is_empty();
+        let mut backends = vec![Box::new(near) as Box<dyn Backend>];
+        let mut near_groups = groups(near_sigs);
+        if let Some(b) = hw.open()? {
+            for (name, span, sig, zone) in hw.sigs {
+                near_groups.push(GroupSetup { name, backend: backends.len(), span, sig, zone });
+            }
+            backends.push(b);
+        }
         let mut engine = Engine::new(
-            vec![Box::new(near) as Box<dyn Backend>],
-            groups(near_sigs),
+            backends,
+            near_groups,
             Routing::Table(Router::new(&cfg.routes), Box::new(ScriptHost::new(&cfg.ivr))),
             data_dir.clone(),
             prompts_dir.clone(),

@@ -196,8 +196,15 @@ enum CtlCmd {
     Hangup { call: u64, cause: Option<String> },
     /// Reset a channel in its signalling: a PRI B-channel gets a RESTART (`pri-1/5`).
     Restart { device: String },
-    /// Place a call on a span or line group into the demo IVR.
-    Originate { group: String, number: String },
+    /// Place a call on a span or line group; once answered it runs the demo IVR, or a
+    /// Lua script from the scripts directory.
+    Originate {
+        group: String,
+        number: String,
+        /// Run this script (e.g. `callback.lua`) instead of the demo IVR.
+        #[arg(long)]
+        script: Option<String>,
+    },
     /// Graceful shutdown.
     Shutdown,
 }
@@ -618,7 +625,7 @@ fn ctl(socket: &std::path::Path, json: bool, what: CtlCmd) -> ExitCode {
         CtlCmd::Restart { device } => Request::Restart { device },
         CtlCmd::Reload => Request::Reload,
         CtlCmd::Hangup { call, cause } => Request::Hangup { call, cause },
-        CtlCmd::Originate { group, number } => Request::Originate { group, number },
+        CtlCmd::Originate { group, number, script } => Request::Originate { group, number, script },
         CtlCmd::Shutdown => Request::Shutdown,
     };
     let resp = match control::request(socket, &req) {

@@ -70,6 +70,12 @@ pub struct SpanCounters {
     pub hdlc_rx: u64,
     pub hdlc_tx: u64,
     pub hdlc_errors: u64,
+    /// Line error counters a card keeps (DAHDI SPANSTAT; zero where the backend has none):
+    /// framing errors, CRC-4 errors, bipolar violations, E-bits (far-end CRC-4 errors).
+    pub framing_errors: u64,
+    pub crc4_errors: u64,
+    pub bpv_errors: u64,
+    pub ebit_errors: u64,
 }
 
 /// Something that happened on a backend.

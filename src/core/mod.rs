@@ -89,6 +89,8 @@ pub enum OriginateError {
     NoChannel(String),
     #[error("not accepting new calls (shutting down)")]
     ShuttingDown,
+    #[error("this engine runs no scripts")]
+    NoScripts,
 }
 
 struct Chan {
@@ -808,6 +810,28 @@ impl Engine {
         app: Option<Box<dyn Application>>,
     ) -> Result<u64, OriginateError> {
         self.place(group, called, caller, app, None)
+    }
+
+    /// Places a call that runs Lua `script` (`trunkd ctl originate … --script`), as a
+    /// route would run it for an incoming call.
+    pub fn originate_script(
+        &mut self,
+        group: &str,
+        called: &str,
+        caller: Party,
+        script: &str,
+    ) -> Result<u64, OriginateError> {
+        let Routing::Table(_, maker) = &mut self.routing else { return Err(OriginateError::NoScripts) };
+        let info = CallInfo {
+            id: 0,
+            device: group.to_string(),
+            caller: caller.clone(),
+            called: called.to_string(),
+            answered: false,
+            vars: Default::default(),
+        };
+        let app = maker.make(&crate::config::RouteConfig::script(script, Vec::new()), &info);
+        self.originate(group, called, caller, Some(app))
     }
 
     /// Places an outgoing call; with `bridge = (a_leg, deadline)` it becomes that call's

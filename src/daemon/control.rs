@@ -27,6 +27,9 @@ pub enum Request {
     Originate {
         group: String,
         number: String,
+        /// A Lua script to run on the call once answered (default: the demo menu).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        script: Option<String>,
     },
     /// Reset one channel in its signalling (PRI: RESTART).
     Restart {

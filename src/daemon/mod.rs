@@ -297,9 +297,12 @@ fn answer(gw: &mut Gateway, req: Request, cti: &Cti) -> Response {
                 Response::err(format!("no call {call}"))
             }
         }
-        Request::Originate { group, number } => {
-            let app = Box::new(crate::core::apps::DemoIvr::new("en"));
-            match e.originate(&group, &number, Default::default(), Some(app)) {
+        Request::Originate { group, number, script } => {
+            let placed = match script {
+                Some(sc) => e.originate_script(&group, &number, Default::default(), &sc),
+                None => e.originate(&group, &number, Default::default(), Some(Box::new(crate::core::apps::DemoIvr::new("en")))),
+            };
+            match placed {
                 Ok(id) => Response::ok(serde_json::json!({ "call": id })),
                 Err(err) => Response::err(err),
             }

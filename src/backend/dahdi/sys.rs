@@ -363,8 +363,8 @@ fn get_int(fd: impl AsFd, call: RawRead<c_int>) -> nix::Result<c_int> {
 /// Signalling types (`dahdi_params.sigtype`, `sigcap`).
 pub const DAHDI_SIG_NONE: c_int = 0;
 /// user.h: "never use directly" (part of the FXO/FXS types below).
-const __DAHDI_SIG_FXO: c_int = 1 << 12;
-const __DAHDI_SIG_FXS: c_int = 1 << 13;
+pub const __DAHDI_SIG_FXO: c_int = 1 << 12;
+pub const __DAHDI_SIG_FXS: c_int = 1 << 13;
 pub const DAHDI_SIG_FXSLS: c_int = 1 | __DAHDI_SIG_FXS;
 pub const DAHDI_SIG_FXSGS: c_int = (1 << 1) | __DAHDI_SIG_FXS;
 pub const DAHDI_SIG_FXSKS: c_int = (1 << 2) | __DAHDI_SIG_FXS;
