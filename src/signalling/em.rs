@@ -542,7 +542,14 @@ impl EmSpan {
                 chans.push(Chan::new(ts));
             }
         }
-        EmSpan { profile, chans, span_down: false, out: Default::default() }
+        let mut span = EmSpan { profile, chans, span_down: false, out: Default::default() };
+        // Our side rests idle from the start, whatever the line's bits were before (a
+        // card sends system.conf's idle bits until a program sets its own).
+        for c in &span.chans {
+            let mut out = Out { chan: c.ts, q: &mut span.out };
+            out.tx(LineCmd::Cas(span.profile.onhook_bits));
+        }
+        span
     }
 
     /// The timeslots this span handles.

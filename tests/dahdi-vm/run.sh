@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh [--conf system.conf] [--timeout SECS] BINARY [ARGS...]
+# run.sh [--conf system.conf] [--timeout SECS] [--file PATH]... BINARY [ARGS...]
 #
 # Boots the Debian kernel prepared by setup.sh in QEMU (TCG), loads the real
 # DAHDI modules (dahdi auto_assign_spans=1, dahdi_dynamic, dahdi_dynamic_loc,
@@ -9,6 +9,8 @@
 #
 # BINARY may be static or dynamically linked (its ldd dependencies, including
 # the ELF loader, are copied into the initramfs).  It runs with cwd /test.
+# --file PATH (repeatable) copies PATH (a file, with its libraries if it is a
+# program, or a directory) into /test as well.
 # Exit codes: BINARY's status; 77 skip (setup not done / qemu missing);
 #             2 usage; 124 VM timed out; 125 VM died / no exit marker /
 #             module load or dahdi_cfg failed inside the VM.
@@ -24,7 +26,8 @@ CONF=$HERE/system.conf
 TIMEOUT=${DAHDI_VM_TIMEOUT:-300}
 MARK=DAHDI_VM_EXIT_STATUS
 
-usage() { echo "usage: $0 [--conf system.conf] [--timeout SECS] BINARY [ARGS...]" >&2; exit 2; }
+usage() { echo "usage: $0 [--conf system.conf] [--timeout SECS] [--file PATH]... BINARY [ARGS...]" >&2; exit 2; }
+FILES=()
 skip()  { echo "dahdi-vm run: SKIP: $*" >&2; exit 77; }
 fail()  { echo "dahdi-vm run: ERROR: $*" >&2; exit 125; }
 
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
         --conf=*) CONF=${1#--conf=}; shift ;;
         --timeout) [ $# -ge 2 ] || usage; TIMEOUT=$2; shift 2 ;;
         --timeout=*) TIMEOUT=${1#--timeout=}; shift ;;
+        --file) [ $# -ge 2 ] || usage; FILES+=("$2"); shift 2 ;;
         -h|--help) usage ;;
         --) shift; break ;;
         -*) usage ;;
@@ -87,6 +91,12 @@ cp "$CONF" "$R/etc/dahdi/system.conf"
 # dahdi_cfg loads tone zones from libtonezone (compiled in); nothing else needed
 BNAME=$(basename "$BIN")
 copy_with_libs "$BIN" "/test/$BNAME"
+for f in ${FILES[@]+"${FILES[@]}"}; do
+    [ -e "$f" ] || { echo "dahdi-vm run: --file $f not found" >&2; exit 2; }
+    if [ -d "$f" ]; then cp -r "$f" "$R/test/"
+    elif [ -x "$f" ]; then copy_with_libs "$f" "/test/$(basename "$f")"
+    else cp "$f" "$R/test/"; fi
+done
 
 # arguments, shell-quoted for the guest's sh
 {

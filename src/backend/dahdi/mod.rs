@@ -508,8 +508,12 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
     if audio {
         sys::set_blocksize(&fd, BLOCK as i32).map_err(setup("SET_BLOCKSIZE"))?;
         sys::set_bufinfo(&fd, &sys::DahdiBufferinfo::immediate(4, BLOCK as i32)).map_err(setup("SET_BUFINFO"))?;
-        // Audio mode comes before the law and the echo canceller (EINVAL otherwise).
-        sys::audio_mode(&fd, true).map_err(setup("AUDIOMODE"))?;
+        // A clear channel needs audio mode before the law and the echo canceller (EINVAL
+        // otherwise); signalled channels (CAS, E&M, FXS/FXO) are audio already and the
+        // driver refuses AUDIOMODE on them.
+        if p.sigtype == sys::DAHDI_SIG_CLEAR {
+            sys::audio_mode(&fd, true).map_err(setup("AUDIOMODE"))?;
+        }
         sys::set_law(&fd, s.law.into()).map_err(setup("SETLAW"))?;
         sys::set_linear(&fd, false).map_err(setup("SETLINEAR"))?;
         if let Some(taps) = s.echo_taps {

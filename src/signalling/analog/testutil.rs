@@ -66,14 +66,18 @@ impl Sim {
     }
 
     fn build(a: Box<dyn SignallingCore>, b: Option<Box<dyn SignallingCore>>, wire: Wire) -> Sim {
-        Sim {
+        let mut sim = Sim {
             cores: [Some(a), b],
             now: Instant::ZERO,
             wire,
             pending: Vec::new(),
             seq: 0,
             log: [Vec::new(), Vec::new()],
-        }
+        };
+        // What a stack sends as it starts (a CAS span asserting idle) goes on the wire too.
+        sim.drain(Side::A);
+        sim.drain(Side::B);
+        sim
     }
 
     pub fn ms(&self) -> u64 {

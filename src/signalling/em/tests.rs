@@ -26,7 +26,15 @@ fn start(start: Start) -> EmProfile {
     EmProfile { start, ..EmProfile::default() }
 }
 
+/// The bits `side` sent on `ts` after start-up (every channel first asserts idle at 0).
 fn cas_tx(sim: &Sim, side: Side, ts: u16) -> Vec<(u64, Abcd)> {
+    let mut v = all_cas_tx(sim, side, ts);
+    assert_eq!(v.first(), Some(&(0, ON)), "idle asserted at start");
+    v.remove(0);
+    v
+}
+
+fn all_cas_tx(sim: &Sim, side: Side, ts: u16) -> Vec<(u64, Abcd)> {
     sim.transmits(side, ts)
         .into_iter()
         .filter_map(|(t, c)| match c {
@@ -54,6 +62,20 @@ fn complete(sim: &mut Sim, ts: u16, number: &str) {
     assert_eq!(sim.events(A, ts), vec![CallEvent::Proceeding, CallEvent::Answered]);
     assert_eq!(sim.events(B, ts).last(), Some(&CallEvent::Answered));
     assert_eq!((sim.state(A, ts), sim.state(B, ts)), ("connected", "connected"));
+}
+
+#[test]
+fn each_channel_rests_idle_from_the_start() {
+    // A card sends system.conf's idle bits (often 1101, "seized" to us) until a program
+    // sets its own: the stack must not inherit them.
+    let mut sim = pair(start(Start::Wink), start(Start::Wink));
+    sim.run(500);
+    for side in [A, B] {
+        for ts in TS {
+            assert_eq!(all_cas_tx(&sim, side, ts), vec![(0, ON)]);
+            assert_eq!(sim.state(side, ts), "idle");
+        }
+    }
 }
 
 #[test]
@@ -241,13 +263,14 @@ fn alarm_clears_every_call_and_blocks_until_cleared() {
     sim.input(A, SigInput::Alarm(Alarms::NONE));
     for ts in TS {
         assert_eq!(sim.state(A, ts), "idle");
-        assert_eq!(cas_tx(&sim, A, ts).last().map(|t| t.1), Some(ON));
+        assert_eq!(all_cas_tx(&sim, A, ts).last().map(|t| t.1), Some(ON));
     }
 }
 
 #[test]
 fn only_a_bit_changes_count() {
     let mut sim = Sim::one(EmSpan::new(start(Start::Immediate), &TS));
+    sim.clear_tx_log(A);
     for bits in [0b0100, 0b0111, 0b0000, 0b0101] {
         sim.input(A, SigInput::Line { chan: 1, event: LineEvent::Cas(Abcd::new(bits)) });
         sim.run(100);

@@ -1,0 +1,130 @@
+#!/bin/sh
+# Runs inside the VM (cwd /test; see trunkd.sh): two trunkd daemons on the six looped
+# spans of system.conf, A placing calls that B's answer.lua takes. Each call checks
+# audio both ways (DTMF digits sent by one script, collected by the other). Then span 2
+# is destroyed and re-created, as a card or a TDMoE peer disappears and comes back.
+T=/test/trunkd
+fails=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# wait_for FILE PATTERN SECONDS
+wait_for() {
+    n=0
+    while [ $n -lt $(($3 * 5)) ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+        n=$((n + 1))
+    done
+    return 1
+}
+# wait_count FILE PATTERN N SECONDS: until PATTERN is on at least N lines of FILE
+wait_count() {
+    i=0
+    while [ $i -lt $(($4 * 5)) ]; do
+        [ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+# wait_spans WHO PATTERN SECONDS: until `trunkd ctl spans` of WHO shows PATTERN
+wait_spans() {
+    n=0
+    while [ $n -lt $(($3 * 2)) ]; do
+        $T ctl --socket /tmp/$1/trunkd.ctl spans >/tmp/$1.spans 2>&1
+        grep -q "$2" /tmp/$1.spans && return 0
+        sleep 0.5
+        n=$((n + 1))
+    done
+    cat /tmp/$1.spans
+    return 1
+}
+ctl() { who=$1; shift; $T ctl --socket /tmp/$who/trunkd.ctl "$@"; }
+
+start_b() {
+    TRUNKD_LOG=info $T run --config /test/b.toml >>/tmp/b.log 2>&1 &
+    B=$!
+}
+mkdir -p /tmp/a /tmp/b
+TRUNKD_LOG=info $T run --config /test/a.toml >/tmp/a.log 2>&1 &
+A=$!
+start_b
+
+if wait_spans a "pri-net.*D-channel up" 60 && wait_spans b "pri-user.*D-channel up" 30; then
+    pass "PRI D-channels up over real HDLC (Q.921 established both ways)"
+else
+    fail "PRI D-channels did not come up"
+fi
+ctl a spans
+ctl b spans
+
+# call LABEL A-GROUP NUMBER B-GROUP: A originates with caller.lua, B answers with
+# answer.lua; each script logs the digits it heard.
+n=0
+call() {
+    n=$((n + 1))
+    if ! ctl a originate "$2" "$3" --script caller.lua >/dev/null; then
+        fail "$1: originate refused"
+        return
+    fi
+    if wait_for /tmp/a.log "caller on $2/.* heard 2580" 40; then
+        pass "$1: A heard B's digits 2580"
+    else
+        fail "$1: A did not hear B's digits"
+    fi
+    if wait_for /tmp/b.log "answer on $4/.* heard 1379" 20; then
+        pass "$1: B heard A's digits 1379"
+    else
+        fail "$1: B did not hear A's digits"
+    fi
+    # both ends cleared
+    if wait_count /tmp/a.log "cleared: NORMAL_CLEARING" $n 20 && wait_count /tmp/b.log "cleared: NORMAL_CLEARING" $n 20; then
+        pass "$1: cleared normally at both ends"
+    else
+        fail "$1: not cleared"
+    fi
+    sleep 3
+}
+
+call "PRI call over real B-channels" pri-net 100 pri-user
+call "E&M call over real CAS bits" cas-a 200 cas-b
+call "loop-start call over E&M hook signalling" co-line 300 extension
+ctl a spans
+ctl b spans
+
+# The far end's span goes away (a card pulled, a TDMoE peer gone): B stops, span 2 is
+# destroyed. Span 1 loses its peer's frames: RED. A must refuse calls there.
+kill -TERM $B
+wait $B
+if /test/spanctl destroy loc 1:1 31; then
+    if wait_spans a "pri-net .*RED" 15; then pass "pri-net in RED alarm after its far end went away"; else fail "no RED on pri-net"; fi
+    if ctl a originate pri-net 100 --script caller.lua; then fail "a call was placed on a span in alarm"; else pass "calls refused on a span in alarm"; fi
+else
+    fail "spanctl destroy"
+fi
+# It comes back: the span is re-created and configured (what dahdi_cfg does at boot),
+# B starts again; A's alarm clears, the D-channel comes back up, calls work again.
+if spanno=$(/test/spanctl create loc 1:1 31); then
+    base=$(cat /sys/bus/dahdi_spans/devices/span-$spanno/basechan 2>/dev/null || echo 32)
+    echo "span $spanno re-created at channel $base"
+    /test/spanctl chanconfig $base $((base + 14)) bchan &&
+        /test/spanctl chanconfig $((base + 15)) $((base + 15)) dchan &&
+        /test/spanctl chanconfig $((base + 16)) $((base + 30)) bchan || fail "chanconfig"
+    start_b
+    if wait_spans a "pri-net .*OK" 15; then pass "pri-net alarm cleared when the far end came back"; else fail "pri-net alarm did not clear"; fi
+    if wait_spans a "pri-net.*D-channel up" 60; then pass "D-channel re-established after the alarm"; else fail "D-channel stayed down"; fi
+    call "PRI call after recovery" pri-net 100 pri-user
+else
+    fail "spanctl create"
+fi
+ctl a spans
+ctl b spans
+
+kill -TERM $A $B
+sleep 3
+echo "---- trunkd A log"
+cat /tmp/a.log
+echo "---- trunkd B log"
+cat /tmp/b.log
+echo "RESULT: $fails failure(s)"
+[ $fails -eq 0 ]
