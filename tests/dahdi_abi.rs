@@ -64,6 +64,8 @@ fn table() -> Vec<Entry> {
         DAHDI_GETEVENT,
         DAHDI_IOMUX,
         DAHDI_SPANSTAT,
+        DAHDI_TIMERCONFIG,
+        DAHDI_TIMERACK,
         DAHDI_GET_BUFINFO,
         DAHDI_SET_BUFINFO,
         DAHDI_AUDIOMODE,

@@ -122,4 +122,16 @@ pub trait Backend: Send {
     fn alarms(&self, span: usize) -> Alarms;
     /// Counters of a span.
     fn counters(&self, span: usize) -> SpanCounters;
+    /// The hardware's own 20 ms clock, if it has one: the daemon paces its media tick by
+    /// it, so reads and writes follow the card rather than the system clock (which drifts
+    /// against it, costing a slip every few seconds). `None`: the simulator.
+    fn media_clock(&self) -> Option<Box<dyn MediaClock>> {
+        None
+    }
+}
+
+/// A hardware clock ticking every 20 ms (a DAHDI timer); waited on by one thread.
+pub trait MediaClock: Send {
+    /// Blocks until the clock's next tick or `timeout`; true when it ticked.
+    fn wait(&mut self, timeout: std::time::Duration) -> bool;
 }

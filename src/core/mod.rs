@@ -337,6 +337,11 @@ impl Engine {
             })
     }
 
+    /// The first backend's hardware clock, if any (see [`Backend::media_clock`]).
+    pub fn media_clock(&self) -> Option<Box<dyn crate::backend::MediaClock>> {
+        self.backends.iter().find_map(|b| b.media_clock())
+    }
+
     /// True when no span reports an alarm that stops calls.
     pub fn spans_up(&self) -> bool {
         self.groups.iter().all(|g| !g.alarms.is_down())

@@ -81,7 +81,13 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     let mut sighup = signal(SignalKind::hangup())?;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // A card's clock paces the tick when there is one: one thread waits on it.
+    let clock = gw.engine.media_clock().map(|c| {
+        tracing::info!("media tick: paced by the card's clock");
+        start_clock(c)
+    });
     let start = std::time::Instant::now();
+    let mut last_step: Option<Instant> = None;
     // The engines run on `Instant`s from `start`; caller ID wants the local date and time.
     let local = chrono::Local::now();
     gw.set_wall_clock(Instant::ZERO, local.timestamp(), local.offset().local_minus_utc());
@@ -101,8 +107,19 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
 
     loop {
         tokio::select! {
-            _ = ticker.tick() => {
+            _ = media_tick(&mut ticker, clock.as_deref()) => {
                 let now = Instant::from_micros(start.elapsed().as_micros() as u64);
+                // Paced by a card, a stalled loop (a slow script start, a busy machine)
+                // catches up block by block as the system clock's ticks burst would: the
+                // frames the card has buffered are read and as many written.
+                let behind = match (clock.is_some(), last_step) {
+                    (true, Some(t)) => ((now.saturating_duration_since(t).as_micros() + 10_000) / 20_000).clamp(1, 4) as u64,
+                    _ => 1,
+                };
+                for k in (1..behind).rev() {
+                    gw.step(Instant::from_micros(now.as_micros().saturating_sub(k * TICK.as_micros() as u64)));
+                }
+                last_step = Some(now);
                 gw.step(now);
                 report(&mut gw, opts.live, &mut tally, &mut cti, start_wall);
                 if !ready && (gw.engine.spans_up() || start.elapsed() >= ready_wait) {
@@ -308,6 +325,38 @@ fn answer(gw: &mut Gateway, req: Request, cti: &Cti) -> Response {
             }
         }
         Request::Reload | Request::Shutdown => Response::err("handled by the loop"),
+    }
+}
+
+/// The media clock's thread: wakes the loop on every tick of the card's clock, until the
+/// loop has gone (the notifier is dropped with it).
+fn start_clock(mut clock: Box<dyn crate::backend::MediaClock>) -> std::sync::Arc<tokio::sync::Notify> {
+    let tick = std::sync::Arc::new(tokio::sync::Notify::new());
+    let weak = std::sync::Arc::downgrade(&tick);
+    let spawned = std::thread::Builder::new().name("media-clock".into()).spawn(move || loop {
+        let ticked = clock.wait(3 * TICK);
+        let Some(t) = weak.upgrade() else { break };
+        if ticked {
+            t.notify_one();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("media clock thread: {e}; the system clock paces the tick");
+    }
+    tick
+}
+
+/// Waits for the next media tick: the card's next 20 ms, or the system clock's next
+/// 20 ms without a card. A clock that stops (card removed, driver stalled) still gets a
+/// tick every 60 ms, so signalling and timers go on.
+async fn media_tick(ticker: &mut tokio::time::Interval, clock: Option<&tokio::sync::Notify>) {
+    match clock {
+        Some(c) => {
+            let _ = tokio::time::timeout(3 * TICK, c.notified()).await;
+        }
+        None => {
+            ticker.tick().await;
+        }
     }
 }
 

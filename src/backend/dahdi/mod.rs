@@ -24,7 +24,9 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use super::line::{Alarms, LineCmd, LineEvent, PathKind};
-use super::{Backend, BackendError, BackendEvent, ChanDesc, Frame, SpanCounters, SpanDesc, SpanKind, FRAME_SAMPLES};
+use super::{
+    Backend, BackendError, BackendEvent, ChanDesc, Frame, MediaClock, SpanCounters, SpanDesc, SpanKind, FRAME_SAMPLES,
+};
 use crate::dsp::g711::Law;
 use crate::time::Instant;
 use events::ChanEvents;
@@ -715,6 +717,45 @@ impl Backend for DahdiBackend {
 
     fn counters(&self, span: usize) -> SpanCounters {
         self.spans.get(span).map(|s| s.counters).unwrap_or_default()
+    }
+
+    fn media_clock(&self) -> Option<Box<dyn MediaClock>> {
+        match DahdiTimer::open() {
+            Ok(t) => Some(Box::new(t)),
+            Err(e) => {
+                tracing::warn!("no DAHDI timer ({e}): the media tick follows the system clock");
+                None
+            }
+        }
+    }
+}
+
+/// `/dev/dahdi/timer` tripping every 160 samples of the driver's master clock (the
+/// master span's line clock, or the driver's core timer without one), as Asterisk's
+/// res_timing_dahdi uses it.
+pub struct DahdiTimer {
+    file: File,
+}
+
+impl DahdiTimer {
+    pub fn open() -> std::io::Result<DahdiTimer> {
+        let fd = sys::open_device("/dev/dahdi/timer")?;
+        sys::timer_config(&fd, BLOCK as i32).map_err(sys::to_io)?;
+        Ok(DahdiTimer { file: File::from(fd) })
+    }
+}
+
+impl MediaClock for DahdiTimer {
+    fn wait(&mut self, timeout: Duration) -> bool {
+        let ms = timeout.as_millis().min(u128::from(u16::MAX)) as u16;
+        let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLPRI)];
+        let ticked = matches!(nix::poll::poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0);
+        if ticked {
+            // Several trips at once (this thread was late) still make one tick: the
+            // daemon catches up by elapsed time.
+            let _ = sys::timer_ack(&self.file, -1);
+        }
+        ticked
     }
 }
 

@@ -308,6 +308,8 @@ mod raw {
     dahdi_ioctl!(W DAHDI_SETLINEAR, setlinear, 40, c_int);
     dahdi_ioctl!(R DAHDI_GETRXBITS, getrxbits, 43, c_int);
     dahdi_ioctl!(W DAHDI_SETTXBITS, settxbits, 43, c_int);
+    dahdi_ioctl!(W DAHDI_TIMERCONFIG, timerconfig, 47, c_int);
+    dahdi_ioctl!(W DAHDI_TIMERACK, timerack, 48, c_int);
     dahdi_ioctl!(R DAHDI_GETVERSION, getversion, 57, DahdiVersioninfo);
     dahdi_ioctl!(W DAHDI_SETPOLARITY, setpolarity, 92, c_int);
     dahdi_ioctl!(W DAHDI_STARTUP, startup, 99, c_int);
@@ -319,6 +321,7 @@ pub use raw::{
     DAHDI_GETVERSION, DAHDI_GET_BLOCKSIZE, DAHDI_GET_BUFINFO, DAHDI_GET_PARAMS, DAHDI_HDLCFCSMODE, DAHDI_HOOK,
     DAHDI_IOMUX, DAHDI_SETLAW, DAHDI_SETLINEAR, DAHDI_SETPOLARITY, DAHDI_SETTXBITS, DAHDI_SET_BLOCKSIZE,
     DAHDI_SET_BUFINFO, DAHDI_SET_PARAMS, DAHDI_SHUTDOWN, DAHDI_SPANSTAT, DAHDI_SPECIFY, DAHDI_STARTUP,
+    DAHDI_TIMERACK, DAHDI_TIMERCONFIG,
 };
 
 /// The shape of every raw call generated above.
@@ -789,6 +792,17 @@ pub fn startup(fd: impl AsFd, spanno: c_int) -> nix::Result<()> {
     set_int(fd, raw::startup, spanno)
 }
 
+/// TIMERCONFIG (on `/dev/dahdi/timer`): trip every `samples` samples of the driver's
+/// master clock (160 = 20 ms), signalled as POLLPRI.
+pub fn timer_config(fd: impl AsFd, samples: c_int) -> nix::Result<()> {
+    set_int(fd, raw::timerconfig, samples)
+}
+
+/// TIMERACK: acknowledges trips (-1: all of them), clearing POLLPRI.
+pub fn timer_ack(fd: impl AsFd, count: c_int) -> nix::Result<()> {
+    set_int(fd, raw::timerack, count)
+}
+
 /// SHUTDOWN of span `spanno` (on `/dev/dahdi/ctl`).
 pub fn shutdown(fd: impl AsFd, spanno: c_int) -> nix::Result<()> {
     set_int(fd, raw::shutdown, spanno)
@@ -817,6 +831,8 @@ mod tests {
             ("GETEVENT", DAHDI_GETEVENT, 0x8004da08),
             ("IOMUX", DAHDI_IOMUX, 0xc004da09),
             ("SPANSTAT", DAHDI_SPANSTAT, 0xc13ada0a),
+            ("TIMERCONFIG", DAHDI_TIMERCONFIG, 0x4004da2f),
+            ("TIMERACK", DAHDI_TIMERACK, 0x4004da30),
             ("GET_BUFINFO", DAHDI_GET_BUFINFO, 0x8018da1b),
             ("SET_BUFINFO", DAHDI_SET_BUFINFO, 0x4018da1b),
             ("AUDIOMODE", DAHDI_AUDIOMODE, 0x4004da20),

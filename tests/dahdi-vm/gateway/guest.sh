@@ -9,11 +9,11 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # wait_for FILE PATTERN SECONDS
 wait_for() {
-    n=0
-    while [ $n -lt $(($3 * 5)) ]; do
+    i=0
+    while [ $i -lt $(($3 * 5)) ]; do
         grep -q "$2" "$1" 2>/dev/null && return 0
         sleep 0.2
-        n=$((n + 1))
+        i=$((i + 1))
     done
     return 1
 }
@@ -29,12 +29,12 @@ wait_count() {
 }
 # wait_spans WHO PATTERN SECONDS: until `trunkd ctl spans` of WHO shows PATTERN
 wait_spans() {
-    n=0
-    while [ $n -lt $(($3 * 2)) ]; do
+    i=0
+    while [ $i -lt $(($3 * 2)) ]; do
         $T ctl --socket /tmp/$1/trunkd.ctl spans >/tmp/$1.spans 2>&1
         grep -q "$2" /tmp/$1.spans && return 0
         sleep 0.5
-        n=$((n + 1))
+        i=$((i + 1))
     done
     cat /tmp/$1.spans
     return 1
@@ -60,9 +60,9 @@ ctl b spans
 
 # call LABEL A-GROUP NUMBER B-GROUP: A originates with caller.lua, B answers with
 # answer.lua; each script logs the digits it heard.
-n=0
+calls=0
 call() {
-    n=$((n + 1))
+    calls=$((calls + 1))
     if ! ctl a originate "$2" "$3" --script caller.lua >/dev/null; then
         fail "$1: originate refused"
         return
@@ -78,7 +78,7 @@ call() {
         fail "$1: B did not hear A's digits"
     fi
     # both ends cleared
-    if wait_count /tmp/a.log "cleared: NORMAL_CLEARING" $n 20 && wait_count /tmp/b.log "cleared: NORMAL_CLEARING" $n 20; then
+    if wait_count /tmp/a.log "cleared: NORMAL_CLEARING" $calls 20 && wait_count /tmp/b.log "cleared: NORMAL_CLEARING" $calls 20; then
         pass "$1: cleared normally at both ends"
     else
         fail "$1: not cleared"
