@@ -102,6 +102,12 @@ enum Cmd {
     /// (internal) The process one routing plugin runs in; spoken to over stdin/stdout.
     #[command(hide = true)]
     PluginHost,
+    /// DAHDI tools.
+    #[cfg(target_os = "linux")]
+    Dahdi {
+        #[command(subcommand)]
+        what: DahdiCmd,
+    },
     /// Talk to a running daemon.
     Ctl {
         /// The daemon's control socket.
@@ -112,6 +118,21 @@ enum Cmd {
         json: bool,
         #[command(subcommand)]
         what: CtlCmd,
+    },
+}
+
+#[cfg(target_os = "linux")]
+#[derive(Subcommand)]
+enum DahdiCmd {
+    /// Print the trunkd configuration equivalent to a DAHDI system.conf.
+    ///
+    /// Spans, analog ports, echo cancellers and the tone zone become TOML with a comment
+    /// for each decision; what cannot be carried over is warned about in it and on
+    /// standard error. Exit 1 if system.conf does not parse.
+    Import {
+        /// The system.conf to read.
+        #[arg(default_value = "/etc/dahdi/system.conf")]
+        file: PathBuf,
     },
 }
 
@@ -241,6 +262,8 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
+        #[cfg(target_os = "linux")]
+        Cmd::Dahdi { what: DahdiCmd::Import { file } } => dahdi_import(&file),
         Cmd::Crm { what } => crm(what),
         Cmd::Analyze { file, zones, json } => analyze(&file, zones, json),
         Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),
@@ -299,6 +322,43 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `trunkd dahdi import`: exit 1 with `FILE:LINE: why` when system.conf does not parse.
+#[cfg(target_os = "linux")]
+fn dahdi_import(file: &std::path::Path) -> ExitCode {
+    use std::io::Write;
+    use trunkd::backend::dahdi::sysconf;
+    let name = sysconf::clean(&file.display().to_string());
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("trunkd dahdi import: {name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A comment in Latin-1 must not make the whole file unreadable.
+    let conf = match sysconf::parse(&String::from_utf8_lossy(&bytes)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{name}:{}: {}", e.line, e.kind);
+            return ExitCode::FAILURE;
+        }
+    };
+    let (toml, warnings) = sysconf::to_trunkd(&conf);
+    for w in &warnings {
+        match w.line {
+            Some(l) => eprintln!("{name}:{l}: warning: {}", w.message),
+            None => eprintln!("{name}: warning: {}", w.message),
+        }
+    }
+    let text = format!("# Imported from {name}\n{toml}");
+    // Not print!: a closed pipe (`| head`) is an error to report, not a panic.
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+        eprintln!("trunkd dahdi import: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 fn plugin_check(

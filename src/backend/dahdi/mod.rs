@@ -10,10 +10,12 @@
 //! and once a second, together with the card's line error counters.
 //!
 //! [`sys`] holds the userspace interface (ioctl numbers, structs, safe wrappers; the
-//! only `unsafe` of the backend); [`events`] what each event means per channel kind.
+//! only `unsafe` of the backend); [`events`] what each event means per channel kind;
+//! [`sysconf`] reads DAHDI's system.conf for `trunkd dahdi import`.
 
 pub mod events;
 pub mod sys;
+pub mod sysconf;
 
 
 use std::fs::File;
