@@ -453,9 +453,7 @@ impl Config {
                 (BackendKind::Dahdi, None) => {
                     err(format!("span[{i}].dahdi"), "a DAHDI span needs `dahdi = { span = N }`".into())
                 }
-                (BackendKind::Sim, Some(_)) => {
-                    err(format!("span[{i}].dahdi"), "only for `backend = \"dahdi\"`".into())
-                }
+                (BackendKind::Sim, Some(_)) => err(format!("span[{i}].dahdi"), "only for `backend = \"dahdi\"`".into()),
                 (BackendKind::Dahdi, Some(d)) if d.span == 0 => {
                     err(format!("span[{i}].dahdi.span"), "DAHDI spans are numbered from 1".into())
                 }
@@ -489,13 +487,9 @@ impl Config {
                 (BackendKind::Dahdi, None) => {
                     err(format!("line[{i}].dahdi"), "a DAHDI line needs `dahdi = { channels = \"1-4\" }`".into())
                 }
-                (BackendKind::Sim, Some(_)) => {
-                    err(format!("line[{i}].dahdi"), "only for `backend = \"dahdi\"`".into())
-                }
-                (BackendKind::Dahdi, Some(d)) => {
-                    if l.ports.is_some_and(|p| usize::from(p) != d.channels.0.len()) {
-                        err(format!("line[{i}].ports"), "a DAHDI line has one port per channel: leave `ports` out".into());
-                    }
+                (BackendKind::Sim, Some(_)) => err(format!("line[{i}].dahdi"), "only for `backend = \"dahdi\"`".into()),
+                (BackendKind::Dahdi, Some(d)) if l.ports.is_some_and(|p| usize::from(p) != d.channels.0.len()) => {
+                    err(format!("line[{i}].ports"), "a DAHDI line has one port per channel: leave `ports` out".into());
                 }
                 _ => {}
             }

@@ -317,7 +317,12 @@ fn answer(gw: &mut Gateway, req: Request, cti: &Cti) -> Response {
         Request::Originate { group, number, script } => {
             let placed = match script {
                 Some(sc) => e.originate_script(&group, &number, Default::default(), &sc),
-                None => e.originate(&group, &number, Default::default(), Some(Box::new(crate::core::apps::DemoIvr::new("en")))),
+                None => e.originate(
+                    &group,
+                    &number,
+                    Default::default(),
+                    Some(Box::new(crate::core::apps::DemoIvr::new("en"))),
+                ),
             };
             match placed {
                 Ok(id) => Response::ok(serde_json::json!({ "call": id })),

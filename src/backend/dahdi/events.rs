@@ -70,11 +70,9 @@ impl ChanEvents {
                 }
             }
             // An FXO port: the central office's ringing, battery and polarity.
-            (PathKind::Fxo, DahdiEvent::RingBegin) => {
-                if !self.ringing {
-                    self.ringing = true;
-                    hook(HookEvent::RingBegin);
-                }
+            (PathKind::Fxo, DahdiEvent::RingBegin) if !self.ringing => {
+                self.ringing = true;
+                hook(HookEvent::RingBegin);
             }
             (PathKind::Fxo, DahdiEvent::RingOffHook) => {
                 // The debounced end of a ring; a driver that never sent RINGBEGIN still
@@ -85,12 +83,10 @@ impl ChanEvents {
                 self.ringing = false;
                 hook(HookEvent::RingEnd);
             }
-            (PathKind::Fxo, DahdiEvent::OnHook) => {
-                // Kewlstart (fxsks): loop current went away while we held the line.
-                if !self.battery_lost {
-                    self.battery_lost = true;
-                    hook(HookEvent::BatteryLoss);
-                }
+            // Kewlstart (fxsks): loop current went away while we held the line.
+            (PathKind::Fxo, DahdiEvent::OnHook) if !self.battery_lost => {
+                self.battery_lost = true;
+                hook(HookEvent::BatteryLoss);
             }
             (PathKind::Fxo, DahdiEvent::Polarity) => hook(HookEvent::PolarityReversal),
             _ => {}

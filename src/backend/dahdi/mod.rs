@@ -17,7 +17,6 @@ pub mod events;
 pub mod sys;
 pub mod sysconf;
 
-
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -87,7 +86,9 @@ pub enum DahdiError {
         #[source]
         source: std::io::Error,
     },
-    #[error("span `{name}`: the driver has no channel {pos} in DAHDI span {span} (`trunkd dahdi spans` lists what it has)")]
+    #[error(
+        "span `{name}`: the driver has no channel {pos} in DAHDI span {span} (`trunkd dahdi spans` lists what it has)"
+    )]
     NoChannel { name: String, span: i32, pos: i32 },
     #[error("`{name}` channel {number}: the driver has no channel {channo} (`trunkd dahdi spans` lists what it has)")]
     NoChanno { name: String, number: u16, channo: i32 },
@@ -266,7 +267,9 @@ pub fn driver_channels(ctl: impl AsFd) -> Vec<DriverChannel> {
 
 /// Opens `/dev/dahdi/ctl`.
 pub fn open_ctl() -> Result<File, DahdiError> {
-    sys::open_device("/dev/dahdi/ctl").map(File::from).map_err(|source| DahdiError::Open { path: "/dev/dahdi/ctl", source })
+    sys::open_device("/dev/dahdi/ctl")
+        .map(File::from)
+        .map_err(|source| DahdiError::Open { path: "/dev/dahdi/ctl", source })
 }
 
 impl DahdiBackend {
@@ -283,11 +286,10 @@ impl DahdiBackend {
             let mut spannos = Vec::new();
             for c in &s.channels {
                 let d = match c.addr {
-                    ChanAddr::Channo(n) => known.iter().find(|k| k.channo == n).ok_or_else(|| DahdiError::NoChanno {
-                        name: s.name.clone(),
-                        number: c.number,
-                        channo: n,
-                    })?,
+                    ChanAddr::Channo(n) => known
+                        .iter()
+                        .find(|k| k.channo == n)
+                        .ok_or_else(|| DahdiError::NoChanno { name: s.name.clone(), number: c.number, channo: n })?,
                     ChanAddr::InSpan { span, pos } => known
                         .iter()
                         .find(|k| k.span == span && k.pos == pos)
@@ -521,13 +523,15 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
         sys::set_law(&fd, s.law.into()).map_err(setup("SETLAW"))?;
         sys::set_linear(&fd, false).map_err(setup("SETLINEAR"))?;
         if let Some(taps) = s.echo_taps {
-            sys::echocancel(&fd, taps).map_err(setup("ECHOCANCEL_PARAMS (is an echocanceller= line in system.conf?)"))?;
+            sys::echocancel(&fd, taps)
+                .map_err(setup("ECHOCANCEL_PARAMS (is an echocanceller= line in system.conf?)"))?;
         }
     } else {
         if p.sigtype == sys::DAHDI_SIG_CLEAR {
             sys::hdlc_fcs_mode(&fd, true).map_err(setup("HDLCFCSMODE"))?;
         }
-        sys::set_bufinfo(&fd, &sys::DahdiBufferinfo::immediate(32, HDLC_BUFSIZE as i32)).map_err(setup("SET_BUFINFO"))?;
+        sys::set_bufinfo(&fd, &sys::DahdiBufferinfo::immediate(32, HDLC_BUFSIZE as i32))
+            .map_err(setup("SET_BUFINFO"))?;
     }
     if let Err(e) = sys::flush(&fd, sys::DAHDI_FLUSH_BOTH) {
         tracing::debug!(channo, "FLUSH: {e}");
