@@ -134,6 +134,13 @@ enum DahdiCmd {
         #[arg(default_value = "/etc/dahdi/system.conf")]
         file: PathBuf,
     },
+    /// What the running driver has: each span (type, alarms) and its channels with their
+    /// numbers and signalling (what `dahdi = { span = N }` / `channels = "…"` refer to).
+    Spans {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -264,6 +271,7 @@ fn main() -> ExitCode {
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
         #[cfg(target_os = "linux")]
         Cmd::Dahdi { what: DahdiCmd::Import { file } } => dahdi_import(&file),
+        Cmd::Dahdi { what: DahdiCmd::Spans { json } } => dahdi_spans(json),
         Cmd::Crm { what } => crm(what),
         Cmd::Analyze { file, zones, json } => analyze(&file, zones, json),
         Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),
@@ -322,6 +330,64 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `trunkd dahdi spans`: the driver's spans and channels, as trunkd's config names them.
+#[cfg(target_os = "linux")]
+fn dahdi_spans(json: bool) -> ExitCode {
+    use trunkd::backend::dahdi::{self, sys};
+    let ctl = match dahdi::open_ctl() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trunkd dahdi spans: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let chans = dahdi::driver_channels(&ctl);
+    let mut spans: Vec<i32> = chans.iter().map(|c| c.span).collect();
+    spans.dedup();
+    let mut out = Vec::new();
+    for n in spans {
+        let info = sys::span_stat(&ctl, n).ok();
+        let list: Vec<_> = chans.iter().filter(|c| c.span == n).collect();
+        out.push(serde_json::json!({
+            "span": n,
+            "name": info.as_ref().map(|i| i.name()),
+            "description": info.as_ref().map(|i| i.desc()),
+            "type": info.as_ref().map(|i| i.spantype()),
+            "alarms": info.as_ref().map(|i| i.alarms().describe()),
+            "channels": list,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if out.is_empty() {
+        println!("the driver has no channels (is dahdi_cfg run?)");
+    }
+    for s in &out {
+        let str_of = |k: &str| s[k].as_str().unwrap_or("-").to_string();
+        println!(
+            "span {} {} ({}) type {} alarms {}",
+            s["span"],
+            str_of("name"),
+            str_of("description"),
+            str_of("type"),
+            str_of("alarms")
+        );
+        for c in s["channels"].as_array().into_iter().flatten() {
+            println!(
+                "  channel {:>4}  position {:>2}  {:<12} {:<20} {}",
+                c["channo"].as_i64().unwrap_or(0),
+                c["pos"].as_i64().unwrap_or(0),
+                c["sig"].as_str().unwrap_or("-"),
+                c["name"].as_str().unwrap_or("-"),
+                c["alarms"].as_str().unwrap_or("-")
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `trunkd dahdi import`: exit 1 with `FILE:LINE: why` when system.conf does not parse.

@@ -145,14 +145,19 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
         Request::Spans => {
             let _ = writeln!(
                 out,
-                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  SIGNALLING",
-                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN"
+                "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>8} {:>8} {:>6}  SIGNALLING",
+                "SPAN", "BACKEND", "KIND", "ALARMS", "CHANS", "CALLS", "RX", "TX", "UNDERRUN", "OVERRUN", "ERRORS"
             );
             for r in &rows {
                 let c = r.get("counters").cloned().unwrap_or_default();
+                // HDLC frames with a bad FCS and the card's line errors (framing, CRC-4, BPV, E-bits).
+                let errors: u64 = ["hdlc_errors", "framing_errors", "crc4_errors", "bpv_errors", "ebit_errors"]
+                    .iter()
+                    .filter_map(|k| c.get(*k).and_then(|v| v.as_u64()))
+                    .sum();
                 let _ = writeln!(
                     out,
-                    "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>9}  {}",
+                    "{:<12} {:<8} {:<7} {:<12} {:>5} {:>5} {:>9} {:>9} {:>8} {:>8} {:>6}  {}",
                     s(r, "name"),
                     s(r, "backend"),
                     s(r, "kind"),
@@ -162,6 +167,8 @@ pub fn render(req: &Request, data: &serde_json::Value) -> String {
                     s(&c, "rx_frames"),
                     s(&c, "tx_frames"),
                     s(&c, "underruns"),
+                    s(&c, "overruns"),
+                    errors,
                     s(r, "signalling")
                 );
             }

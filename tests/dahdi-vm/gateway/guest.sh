@@ -41,6 +41,15 @@ wait_spans() {
 }
 ctl() { who=$1; shift; $T ctl --socket /tmp/$who/trunkd.ctl "$@"; }
 
+# What the driver has, as trunkd's config names it.
+if $T dahdi spans >/tmp/dahdi-spans.txt && grep -q "^span 1 " /tmp/dahdi-spans.txt &&
+    grep -q "channel   16  position 16  dchan" /tmp/dahdi-spans.txt; then
+    pass "trunkd dahdi spans lists the driver's spans and channels"
+else
+    fail "trunkd dahdi spans"
+fi
+head -40 /tmp/dahdi-spans.txt
+
 start_b() {
     TRUNKD_LOG=info $T run --config /test/b.toml >>/tmp/b.log 2>&1 &
     B=$!
