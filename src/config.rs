@@ -191,8 +191,13 @@ impl std::str::FromStr for ChannelList {
     fn from_str(s: &str) -> Result<ChannelList, String> {
         let mut v = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            // DAHDI numbers channels from 1; no driver has anywhere near 65535.
             let num = |x: &str| {
-                x.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| format!("`{x}` is not a channel number"))
+                x.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=65535).contains(n))
+                    .ok_or_else(|| format!("`{x}` is not a channel number"))
             };
             let (a, b) = match part.split_once('-') {
                 Some((a, b)) => (num(a)?, num(b)?),

@@ -104,6 +104,58 @@ steps = ["dance"]
 }
 
 #[test]
+fn dahdi_spans_and_lines_say_which_hardware_they_are() {
+    let text = r#"
+[[span]]
+name = "pri-1"
+backend = "dahdi"
+signalling = "pri"
+[[span]]
+name = "pri-2"
+backend = "sim"
+signalling = "pri"
+dahdi = { span = 2 }
+[[span]]
+name = "pri-3"
+backend = "dahdi"
+signalling = "pri"
+dahdi = { span = 0 }
+[[line]]
+name = "fxs-1"
+backend = "dahdi"
+kind = "fxs"
+ports = 3
+dahdi = { channels = "1-4" }
+[[line]]
+name = "fxo-1"
+backend = "dahdi"
+kind = "fxo"
+"#;
+    let errs = match Config::parse(text, "") {
+        Err(e) => e.errors,
+        Ok(_) => panic!("accepted"),
+    };
+    let locs: Vec<&str> = errs.iter().map(|e| e.location.as_str()).collect();
+    for want in ["span[0].dahdi", "span[1].dahdi", "span[2].dahdi.span", "line[0].ports", "line[1].dahdi"] {
+        assert!(locs.contains(&want), "{want} missing in {locs:?}");
+    }
+    // Channel lists as system.conf writes them; each channel once.
+    let ok = r#"
+[[line]]
+name = "fxs-1"
+backend = "dahdi"
+kind = "fxs"
+dahdi = { channels = "1-4, 7,9-10", echo_cancel = 128 }
+"#;
+    let cfg = Config::parse(ok, "").map_err(|e| e.errors).expect("valid");
+    assert_eq!(cfg.lines[0].port_count(), 7);
+    for bad in ["4-1", "1,1", "0", "x", "", "1-70000"] {
+        let text = ok.replace("1-4, 7,9-10", bad);
+        assert!(Config::parse(&text, "").is_err(), "channels = {bad:?} accepted");
+    }
+}
+
+#[test]
 fn a_value_serde_rejects_points_at_its_place() {
     let text = "[[span]]\nname = \"e1\"\nbackend = \"sim\"\nsignalling = \"em\"\nem = { offhook_bits = \"1102\" }\n";
     let e = Config::parse(text, "").expect_err("bad ABCD");
