@@ -462,6 +462,9 @@ impl Config {
                 (BackendKind::Dahdi, Some(d)) if d.span == 0 => {
                     err(format!("span[{i}].dahdi.span"), "DAHDI spans are numbered from 1".into())
                 }
+                (BackendKind::Dahdi, Some(d)) if d.echo_cancel.is_some_and(|t| !(8..=1024).contains(&t)) => {
+                    err(format!("span[{i}].dahdi.echo_cancel"), "taps: 8..=1024 (8 per ms, e.g. 128)".into())
+                }
                 _ => {}
             }
             if let Err(e) = s.em.validate() {
@@ -493,6 +496,9 @@ impl Config {
                     err(format!("line[{i}].dahdi"), "a DAHDI line needs `dahdi = { channels = \"1-4\" }`".into())
                 }
                 (BackendKind::Sim, Some(_)) => err(format!("line[{i}].dahdi"), "only for `backend = \"dahdi\"`".into()),
+                (BackendKind::Dahdi, Some(d)) if d.echo_cancel.is_some_and(|t| !(8..=1024).contains(&t)) => {
+                    err(format!("line[{i}].dahdi.echo_cancel"), "taps: 8..=1024 (8 per ms, e.g. 128)".into())
+                }
                 (BackendKind::Dahdi, Some(d)) if l.ports.is_some_and(|p| usize::from(p) != d.channels.0.len()) => {
                     err(format!("line[{i}].ports"), "a DAHDI line has one port per channel: leave `ports` out".into());
                 }

@@ -132,6 +132,7 @@ pub trait Backend: Send {
 
 /// A hardware clock ticking every 20 ms (a DAHDI timer); waited on by one thread.
 pub trait MediaClock: Send {
-    /// Blocks until the clock's next tick or `timeout`; true when it ticked.
-    fn wait(&mut self, timeout: std::time::Duration) -> bool;
+    /// Blocks until the clock's next tick or `timeout`; returns how many 20 ms ticks
+    /// passed (0 on timeout; more than 1 when the caller was late).
+    fn wait(&mut self, timeout: std::time::Duration) -> u32;
 }

@@ -82,12 +82,13 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     // A card's clock paces the tick when there is one: one thread waits on it.
-    let clock = gw.engine.media_clock().map(|c| {
+    let clock = gw.engine.media_clock().and_then(|c| {
         tracing::info!("media tick: paced by the card's clock");
         start_clock(c)
     });
+    let mut clock_done = 0u64;
+    let mut last_now = Instant::ZERO;
     let start = std::time::Instant::now();
-    let mut last_step: Option<Instant> = None;
     // The engines run on `Instant`s from `start`; caller ID wants the local date and time.
     let local = chrono::Local::now();
     gw.set_wall_clock(Instant::ZERO, local.timestamp(), local.offset().local_minus_utc());
@@ -112,14 +113,23 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
                 // Paced by a card, a stalled loop (a slow script start, a busy machine)
                 // catches up block by block as the system clock's ticks burst would: the
                 // frames the card has buffered are read and as many written.
-                let behind = match (clock.is_some(), last_step) {
-                    (true, Some(t)) => ((now.saturating_duration_since(t).as_micros() + 10_000) / 20_000).clamp(1, 4) as u64,
-                    _ => 1,
+                // One step per tick of the card (a fallback step when it gave none), at
+                // most four at once: beyond that the frames are gone anyway.
+                let steps = match &clock {
+                    Some(c) => {
+                        let ticks = c.ticks.load(std::sync::atomic::Ordering::Relaxed);
+                        let due = ticks.saturating_sub(clock_done);
+                        clock_done = ticks;
+                        due.clamp(1, 4)
+                    }
+                    None => 1,
                 };
-                for k in (1..behind).rev() {
-                    gw.step(Instant::from_micros(now.as_micros().saturating_sub(k * TICK.as_micros() as u64)));
+                for k in (1..steps).rev() {
+                    // Never before the last step: the stacks' time only moves forward.
+                    let t = now.as_micros().saturating_sub(k * TICK.as_micros() as u64).max(last_now.as_micros());
+                    gw.step(Instant::from_micros(t));
                 }
-                last_step = Some(now);
+                last_now = now;
                 gw.step(now);
                 report(&mut gw, opts.live, &mut tally, &mut cti, start_wall);
                 if !ready && (gw.engine.spans_up() || start.elapsed() >= ready_wait) {
@@ -335,29 +345,40 @@ fn answer(gw: &mut Gateway, req: Request, cti: &Cti) -> Response {
 
 /// The media clock's thread: wakes the loop on every tick of the card's clock, until the
 /// loop has gone (the notifier is dropped with it).
-fn start_clock(mut clock: Box<dyn crate::backend::MediaClock>) -> std::sync::Arc<tokio::sync::Notify> {
-    let tick = std::sync::Arc::new(tokio::sync::Notify::new());
-    let weak = std::sync::Arc::downgrade(&tick);
+fn start_clock(mut clock: Box<dyn crate::backend::MediaClock>) -> Option<std::sync::Arc<CardClock>> {
+    let shared = std::sync::Arc::new(CardClock::default());
+    let weak = std::sync::Arc::downgrade(&shared);
     let spawned = std::thread::Builder::new().name("media-clock".into()).spawn(move || loop {
-        let ticked = clock.wait(3 * TICK);
-        let Some(t) = weak.upgrade() else { break };
-        if ticked {
-            t.notify_one();
+        let ticks = clock.wait(3 * TICK);
+        let Some(c) = weak.upgrade() else { break };
+        if ticks > 0 {
+            c.ticks.fetch_add(u64::from(ticks), std::sync::atomic::Ordering::Relaxed);
+            c.wake.notify_one();
         }
     });
-    if let Err(e) = spawned {
-        tracing::warn!("media clock thread: {e}; the system clock paces the tick");
+    match spawned {
+        Ok(_) => Some(shared),
+        Err(e) => {
+            tracing::warn!("media clock thread: {e}; the system clock paces the tick");
+            None
+        }
     }
-    tick
+}
+
+/// The card's clock as the loop sees it: ticks counted by the clock thread.
+#[derive(Default)]
+struct CardClock {
+    ticks: std::sync::atomic::AtomicU64,
+    wake: tokio::sync::Notify,
 }
 
 /// Waits for the next media tick: the card's next 20 ms, or the system clock's next
 /// 20 ms without a card. A clock that stops (card removed, driver stalled) still gets a
 /// tick every 60 ms, so signalling and timers go on.
-async fn media_tick(ticker: &mut tokio::time::Interval, clock: Option<&tokio::sync::Notify>) {
+async fn media_tick(ticker: &mut tokio::time::Interval, clock: Option<&CardClock>) {
     match clock {
         Some(c) => {
-            let _ = tokio::time::timeout(3 * TICK, c.notified()).await;
+            let _ = tokio::time::timeout(3 * TICK, c.wake.notified()).await;
         }
         None => {
             ticker.tick().await;

@@ -22,6 +22,8 @@ pub struct Effects {
     pub tx_underrun: bool,
     /// A received HDLC frame was bad (BADFCS, ABORT).
     pub hdlc_error: bool,
+    /// The driver removed the channel (REMOVED): close the fd.
+    pub removed: bool,
 }
 
 /// Per-channel state the mapping needs (ringing in progress, last CAS bits reported).
@@ -53,6 +55,7 @@ impl ChanEvents {
                 }
             }
             (_, DahdiEvent::Alarm | DahdiEvent::NoAlarm) => fx.span_check = true,
+            (_, DahdiEvent::Removed) => fx.removed = true,
             (_, DahdiEvent::ReadOverrun | DahdiEvent::Overrun) => fx.rx_overrun = true,
             (_, DahdiEvent::WriteUnderrun) => fx.tx_underrun = true,
             (PathKind::Hdlc, DahdiEvent::BadFcs | DahdiEvent::Abort) => fx.hdlc_error = true,
@@ -130,6 +133,7 @@ mod tests {
             all.rx_overrun |= fx.rx_overrun;
             all.tx_underrun |= fx.tx_underrun;
             all.hdlc_error |= fx.hdlc_error;
+            all.removed |= fx.removed;
         }
         (out, all)
     }
@@ -202,8 +206,19 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(
             fx,
-            Effects { span_check: true, read_bits: false, rx_overrun: true, tx_underrun: true, hdlc_error: true }
+            Effects {
+                span_check: true,
+                read_bits: false,
+                rx_overrun: true,
+                tx_underrun: true,
+                hdlc_error: true,
+                removed: false
+            }
         );
+        // A card unplugged: every channel is told, whatever its kind.
+        for path in [PathKind::Bearer, PathKind::Cas, PathKind::Fxs, PathKind::Fxo, PathKind::Hdlc] {
+            assert!(run(path, &[Removed]).1.removed);
+        }
         // Hook events mean nothing on a D-channel or a bearer.
         let (out, _) = run(PathKind::Bearer, &[RingOffHook, OnHook, BitsChanged, Polarity]);
         assert!(out.is_empty());

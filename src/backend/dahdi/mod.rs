@@ -134,8 +134,9 @@ fn sig_fits(path: PathKind, sig: i32) -> Result<(), &'static str> {
         PathKind::Cas => sig == DAHDI_SIG_CAS,
         // An FXS port is driven with FXO signalling, an FXO port with FXS signalling; E&M
         // channels carry the same hook events back to back (a test rig's loop).
-        PathKind::Fxs => sig & __DAHDI_SIG_FXO != 0 || sig == DAHDI_SIG_EM,
-        PathKind::Fxo => sig & __DAHDI_SIG_FXS != 0 || sig == DAHDI_SIG_EM,
+        // Loop start and kewlstart; ground start is not implemented.
+        PathKind::Fxs => matches!(sig, DAHDI_SIG_FXOLS | DAHDI_SIG_FXOKS | DAHDI_SIG_EM),
+        PathKind::Fxo => matches!(sig, DAHDI_SIG_FXSLS | DAHDI_SIG_FXSKS | DAHDI_SIG_EM),
         PathKind::Modem => false,
     };
     if ok {
@@ -190,7 +191,12 @@ struct Chan {
     channo: i32,
     path: PathKind,
     audio: bool,
-    file: File,
+    /// The driver's signalling type for the channel (system.conf).
+    sig: i32,
+    /// `None` once the driver removed the channel (card unplugged, span unassigned): the
+    /// fd is closed so the driver can finish, and reopened when the span is back.
+    file: Option<File>,
+    spec: DahdiChanSpec,
     ev: ChanEvents,
     rx: RxRing,
     /// The last I/O error logged (an fd that keeps failing logs once).
@@ -200,6 +206,7 @@ struct Chan {
 struct Span {
     name: String,
     law: Law,
+    spec: DahdiSpanSpec,
     /// DAHDI spans whose alarms are this span's (an analog group may cover several).
     spannos: Vec<i32>,
     chans: Vec<Chan>,
@@ -319,6 +326,7 @@ impl DahdiBackend {
             spans.push(Span {
                 name: s.name.clone(),
                 law: s.law,
+                spec: s.clone(),
                 spannos,
                 chans,
                 alarms: Alarms::NONE,
@@ -343,9 +351,14 @@ impl DahdiBackend {
         for _ in 0..64 {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
-            let ev = match sys::get_event(&c.file) {
+            let Some(file) = &c.file else { break };
+            let ev = match sys::get_event(file) {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
+                Err(Errno::ENODEV) => {
+                    self.gone(si, ci);
+                    break;
+                }
                 Err(e) => {
                     tracing::debug!(span = %s.name, chan = c.number, "GETEVENT: {e}");
                     break;
@@ -353,6 +366,10 @@ impl DahdiBackend {
             };
             tracing::trace!(span = %s.name, chan = c.number, "DAHDI event {ev:?}");
             let fx = c.ev.map(ev, &mut self.lines);
+            if fx.removed {
+                self.gone(si, ci);
+                break;
+            }
             let span = &mut self.spans[si];
             span.check |= fx.span_check;
             if fx.rx_overrun {
@@ -374,8 +391,10 @@ impl DahdiBackend {
 
     fn read_bits(&mut self, si: usize, ci: usize) {
         let c = &mut self.spans[si].chans[ci];
-        match sys::get_rx_bits(&c.file) {
+        let Some(file) = &c.file else { return };
+        match sys::get_rx_bits(file) {
             Ok(bits) => c.ev.rx_bits(bits, &mut self.lines),
+            Err(Errno::ENODEV) => self.gone(si, ci),
             Err(e) => tracing::debug!(chan = c.number, "GETRXBITS: {e}"),
         }
         self.flush_lines(si, ci);
@@ -392,7 +411,8 @@ impl DahdiBackend {
         for _ in 0..64 {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
-            match c.file.read(&mut buf) {
+            let Some(file) = c.file.as_mut() else { break };
+            match file.read(&mut buf) {
                 Ok(0) => break,
                 // The driver appends the two FCS bytes it checked.
                 Ok(n) if n > 2 => {
@@ -403,9 +423,70 @@ impl DahdiBackend {
                 Ok(_) => s.counters.hdlc_errors += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
+                Err(e) if is_removed(&e) => {
+                    self.gone(si, ci);
+                    break;
+                }
                 Err(e) => {
                     log_failure(&s.name, c, "read", &e);
                     break;
+                }
+            }
+        }
+    }
+
+    /// The driver removed a channel: close it, and hold the span NOTOPEN until it is back.
+    fn gone(&mut self, si: usize, ci: usize) {
+        let s = &mut self.spans[si];
+        let c = &mut s.chans[ci];
+        if c.file.take().is_some() {
+            tracing::warn!(span = %s.name, chan = c.number, channo = c.channo, "DAHDI channel removed by the driver");
+        }
+        c.rx = RxRing::new();
+        s.check = true;
+    }
+
+    /// Reopens the removed channels of spans the driver has again (a card plugged back,
+    /// a span re-assigned), as they were set up at start.
+    fn reopen(&mut self) {
+        let mut known: Option<Vec<DriverChannel>> = None;
+        for si in 0..self.spans.len() {
+            let span = &self.spans[si];
+            if span.chans.iter().all(|c| c.file.is_some()) {
+                continue;
+            }
+            if span.spannos.iter().any(|&n| sys::span_stat(&self.ctl, n).is_err()) {
+                continue;
+            }
+            for &n in &span.spannos {
+                // A re-assigned span is registered but not running until started.
+                let _ = sys::startup(&self.ctl, n);
+            }
+            for ci in 0..self.spans[si].chans.len() {
+                let span = &self.spans[si];
+                let c = &span.chans[ci];
+                if c.file.is_some() {
+                    continue;
+                }
+                let channo = match c.spec.addr {
+                    ChanAddr::Channo(n) => Some(n),
+                    ChanAddr::InSpan { span, pos } => known
+                        .get_or_insert_with(|| driver_channels(&self.ctl))
+                        .iter()
+                        .find(|k| k.span == span && k.pos == pos)
+                        .map(|k| k.channo),
+                };
+                let Some(channo) = channo else { continue };
+                match open_chan(&span.spec, &c.spec, channo) {
+                    Ok(new) => {
+                        tracing::info!(span = %span.name, chan = new.number, channo, "DAHDI channel back");
+                        self.spans[si].chans[ci] = new;
+                        self.spans[si].check = true;
+                        if self.spans[si].chans[ci].path == PathKind::Cas {
+                            self.read_bits(si, ci);
+                        }
+                    }
+                    Err(e) => tracing::debug!(span = %span.name, "reopening: {e}"),
                 }
             }
         }
@@ -437,6 +518,10 @@ impl DahdiBackend {
                     }
                 }
             }
+            // Removed channels keep the span out of service until they are reopened.
+            if span.chans.iter().any(|c| c.file.is_none()) {
+                alarms |= Alarms::NOTOPEN;
+            }
             span.counters.framing_errors = fe;
             span.counters.crc4_errors = crc4;
             span.counters.bpv_errors = bpv;
@@ -466,7 +551,8 @@ impl DahdiBackend {
         for _ in 0..2 {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
-            match c.file.write(bytes) {
+            let Some(file) = c.file.as_mut() else { return Ok(false) };
+            match file.write(bytes) {
                 Ok(_) => {
                     c.failing = None;
                     return Ok(true);
@@ -474,6 +560,10 @@ impl DahdiBackend {
                 // The driver's buffers are full: the frame is dropped (counted by the caller).
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
+                Err(e) if is_removed(&e) => {
+                    self.gone(si, ci);
+                    return Ok(false);
+                }
                 Err(e) => {
                     log_failure(&s.name, c, "write", &e);
                     return Err(BackendError::Io { span: si, chan: c.number, source: e });
@@ -482,6 +572,12 @@ impl DahdiBackend {
         }
         Ok(false)
     }
+}
+
+/// ENODEV: the driver removed the channel under an open fd (every call on it then fails
+/// after a short sleep in the kernel, so it must not be retried each tick).
+fn is_removed(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(Errno::ENODEV as i32)
 }
 
 fn log_failure(span: &str, c: &mut Chan, what: &str, e: &std::io::Error) {
@@ -548,7 +644,9 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
         channo,
         path: c.path,
         audio,
-        file,
+        sig: p.sigtype,
+        file: Some(file),
+        spec: c.clone(),
         ev: ChanEvents::new(c.path),
         rx: RxRing::new(),
         failing: None,
@@ -573,11 +671,12 @@ impl Backend for DahdiBackend {
             let mut at = Vec::new();
             for (si, s) in self.spans.iter().enumerate() {
                 for (ci, c) in s.chans.iter().enumerate() {
+                    let Some(file) = &c.file else { continue };
                     let mut flags = PollFlags::POLLPRI;
                     if c.path == PathKind::Hdlc {
                         flags |= PollFlags::POLLIN;
                     }
-                    fds.push(PollFd::new(c.file.as_fd(), flags));
+                    fds.push(PollFd::new(file.as_fd(), flags));
                     at.push((si, ci));
                 }
             }
@@ -585,7 +684,9 @@ impl Backend for DahdiBackend {
                 Ok(n) if n > 0 => {
                     for (fd, &(si, ci)) in fds.iter().zip(&at) {
                         let r = fd.revents().unwrap_or(PollFlags::empty());
-                        if r.intersects(PollFlags::POLLPRI | PollFlags::POLLIN | PollFlags::POLLERR) {
+                        if r.intersects(
+                            PollFlags::POLLPRI | PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLNVAL,
+                        ) {
                             ready.push((si, ci, r));
                         }
                     }
@@ -595,6 +696,13 @@ impl Backend for DahdiBackend {
             }
         }
         for (si, ci, r) in ready {
+            // A removed channel polls as an error only (its fd now has no driver).
+            if r.intersects(PollFlags::POLLERR | PollFlags::POLLNVAL)
+                && !r.intersects(PollFlags::POLLPRI | PollFlags::POLLIN)
+            {
+                self.gone(si, ci);
+                continue;
+            }
             if r.contains(PollFlags::POLLPRI) {
                 self.take_events(si, ci);
             }
@@ -605,6 +713,7 @@ impl Backend for DahdiBackend {
         let due = self.next_stat.is_none_or(|t| now >= t);
         if due {
             self.next_stat = Some(now + STAT_EVERY);
+            self.reopen();
         }
         self.stat_spans(due);
         out.append(&mut self.pending);
@@ -619,7 +728,8 @@ impl Backend for DahdiBackend {
             if !c.audio {
                 return false;
             }
-            match c.file.read(&mut block) {
+            let Some(file) = c.file.as_mut() else { break };
+            match file.read(&mut block) {
                 Ok(BLOCK) => {
                     c.failing = None;
                     if c.rx.push(&block) {
@@ -629,6 +739,10 @@ impl Backend for DahdiBackend {
                 Ok(_) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
+                Err(e) if is_removed(&e) => {
+                    self.gone(si, ci);
+                    break;
+                }
                 Err(e) => {
                     log_failure(&s.name, c, "read", &e);
                     break;
@@ -691,27 +805,42 @@ impl Backend for DahdiBackend {
                 if path != PathKind::Cas {
                     return unsupported("CAS bits on a channel that is not CAS");
                 }
-                sys::set_tx_bits(&self.spans[si].chans[ci].file, bits).map_err(io)
+                let Some(file) = &self.spans[si].chans[ci].file else { return Err(io(Errno::ENODEV)) };
+                sys::set_tx_bits(file, bits).map_err(io)
             }
             LineCmd::Hook(h) => {
+                use crate::backend::line::HookCmd;
                 if !matches!(path, PathKind::Fxs | PathKind::Fxo) {
                     return unsupported("hook signals on a digital channel");
                 }
                 let c = &mut self.spans[si].chans[ci];
-                if path == PathKind::Fxo && h == crate::backend::line::HookCmd::OffHook {
+                if path == PathKind::Fxo && h == HookCmd::OffHook {
                     c.ev.seized();
                 }
-                match sys::set_hook(&c.file, h.into()) {
-                    // RING on a non-blocking fd: the cadence has started.
-                    Err(Errno::EINPROGRESS) | Ok(()) => Ok(()),
-                    Err(e) => Err(io(e)),
+                let Some(file) = &c.file else { return Err(io(Errno::ENODEV)) };
+                // An FXS port (FXO signalling): the driver's ONHOOK drops battery for the
+                // kewlstart pulse only from the off-hook state, and restores it itself.
+                let fxs_port = path == PathKind::Fxs && c.sig & sys::__DAHDI_SIG_FXO != 0;
+                let ops: &[sys::HookOp] = match (fxs_port, h) {
+                    (true, HookCmd::OnHook) => &[sys::HookOp::OffHook, sys::HookOp::OnHook],
+                    (true, HookCmd::OffHook) => &[],
+                    _ => &[h.into()],
+                };
+                for &op in ops {
+                    match sys::set_hook(file, op) {
+                        // RING on a non-blocking fd: the cadence has started.
+                        Err(Errno::EINPROGRESS) | Ok(()) => {}
+                        Err(e) => return Err(io(e)),
+                    }
                 }
+                Ok(())
             }
             LineCmd::Polarity(p) => {
                 if path != PathKind::Fxs {
                     return unsupported("battery polarity is an FXS port's");
                 }
-                sys::set_polarity(&self.spans[si].chans[ci].file, p).map_err(io)
+                let Some(file) = &self.spans[si].chans[ci].file else { return Err(io(Errno::ENODEV)) };
+                sys::set_polarity(file, p).map_err(io)
             }
             LineCmd::At(_) => unsupported("AT commands"),
         }
@@ -752,16 +881,21 @@ impl DahdiTimer {
 }
 
 impl MediaClock for DahdiTimer {
-    fn wait(&mut self, timeout: Duration) -> bool {
-        let ms = timeout.as_millis().min(u128::from(u16::MAX)) as u16;
-        let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLPRI)];
-        let ticked = matches!(nix::poll::poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0);
-        if ticked {
-            // Several trips at once (this thread was late) still make one tick: the
-            // daemon catches up by elapsed time.
-            let _ = sys::timer_ack(&self.file, -1);
+    fn wait(&mut self, timeout: Duration) -> u32 {
+        let mut ms = timeout.as_millis().min(u128::from(u16::MAX)) as u16;
+        let mut ticks = 0;
+        // Each acknowledged trip is one 20 ms of the card's clock; trips that piled up
+        // while this thread was late are all counted (the daemon steps once for each).
+        while ticks < 64 {
+            let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLPRI)];
+            let ready = matches!(nix::poll::poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0);
+            if !ready || sys::timer_ack(&self.file, 1).is_err() {
+                break;
+            }
+            ticks += 1;
+            ms = 0;
         }
-        ticked
+        ticks
     }
 }
 
@@ -810,6 +944,7 @@ mod tests {
         assert!(sig_fits(PathKind::Cas, DAHDI_SIG_CAS).is_ok());
         assert!(sig_fits(PathKind::Fxs, DAHDI_SIG_FXOKS).is_ok());
         assert!(sig_fits(PathKind::Fxo, DAHDI_SIG_FXSKS).is_ok());
+        assert!(sig_fits(PathKind::Fxo, DAHDI_SIG_FXSGS).is_err(), "ground start is not implemented");
         // The classic mistake: FXS signalling on an FXS port.
         assert_eq!(sig_fits(PathKind::Fxs, DAHDI_SIG_FXSKS), Err("fxoks or fxols (FXO signalling drives an FXS port)"));
         assert!(sig_fits(PathKind::Bearer, DAHDI_SIG_HDLCFCS).is_err());

@@ -129,6 +129,24 @@ fi
 ctl a spans
 ctl b spans
 
+# Hot-unplug: span 1 is unassigned under the running daemon A (a card pulled, as the
+# driver sees it). A closes the removed channels and holds pri-net out of service while
+# its other spans carry on; assigned and configured again, pri-net comes back by itself.
+ddev=$(dirname "$(readlink -f /sys/bus/dahdi_spans/devices/span-1)")
+if [ -w "$ddev/unassign_span" ] && echo 1 >"$ddev/unassign_span"; then
+    if wait_spans a "pri-net .*NOTOPEN" 15; then pass "A holds pri-net out of service after its channels were removed"; else fail "pri-net not NOTOPEN after removal"; fi
+    if wait_for /tmp/a.log "DAHDI channel removed" 5; then pass "A closed the removed channels"; else fail "removed channels not noticed"; fi
+    call "E&M call while another span is unplugged" cas-a 200 cas-b
+    echo 1:1:1 >"$ddev/assign_span" || fail "assign_span"
+    /test/spanctl chanconfig 1 15 bchan && /test/spanctl chanconfig 16 16 dchan &&
+        /test/spanctl chanconfig 17 31 bchan || fail "chanconfig after re-assign"
+    if wait_spans a "pri-net .*OK.*D-channel up" 60; then pass "pri-net back in service after re-assign (channels reopened)"; else fail "pri-net did not come back"; fi
+    call "PRI call after re-plug" pri-net 100 pri-user
+else
+    fail "cannot unassign span 1 through $ddev"
+fi
+ctl a spans
+
 kill -TERM $A $B
 sleep 3
 echo "---- trunkd A log"
