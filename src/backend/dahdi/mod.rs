@@ -728,7 +728,11 @@ impl Backend for DahdiBackend {
             if !c.audio {
                 return false;
             }
-            let Some(file) = c.file.as_mut() else { break };
+            let Some(file) = c.file.as_mut() else {
+                // Removed: silence, and no underrun (the span is out of service, not slipping).
+                frame.fill(0);
+                return false;
+            };
             match file.read(&mut block) {
                 Ok(BLOCK) => {
                     c.failing = None;
