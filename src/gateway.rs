@@ -128,7 +128,6 @@ struct Hardware {
 impl Hardware {
     fn span(
         &mut self,
-        _cfg: &Config,
         s: &crate::config::SpanConfig,
         law: Law,
         sig: Box<dyn SignallingCore>,
@@ -192,7 +191,6 @@ impl Hardware {
 impl Hardware {
     fn span(
         &mut self,
-        _: &Config,
         s: &crate::config::SpanConfig,
         _: Law,
         _: Box<dyn SignallingCore>,
@@ -236,7 +234,7 @@ impl Gateway {
                         Box::new(EmSpan::new(s.em.clone(), &chans))
                     }
                 };
-                hw.span(cfg, s, law, sig, zone)?;
+                hw.span(s, law, sig, zone)?;
                 continue;
             }
             match s.signalling {

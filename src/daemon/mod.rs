@@ -110,11 +110,9 @@ pub async fn run(cfg: Config, mut opts: RunOptions) -> Result<(), DaemonError> {
         tokio::select! {
             _ = media_tick(&mut ticker, clock.as_deref()) => {
                 let now = Instant::from_micros(start.elapsed().as_micros() as u64);
-                // Paced by a card, a stalled loop (a slow script start, a busy machine)
-                // catches up block by block as the system clock's ticks burst would: the
-                // frames the card has buffered are read and as many written.
-                // One step per tick of the card (a fallback step when it gave none), at
-                // most four at once: beyond that the frames are gone anyway.
+                // Paced by a card: one step per tick it counted, so a stalled loop (a slow
+                // script start, a busy machine) reads the frames the card buffered and
+                // writes as many; a fallback step when it gave none; at most four at once.
                 let steps = match &clock {
                     Some(c) => {
                         let ticks = c.ticks.load(std::sync::atomic::Ordering::Relaxed);

@@ -72,10 +72,18 @@ ctl b spans
 calls=0
 call() {
     calls=$((calls + 1))
-    if ! ctl a originate "$2" "$3" --script caller.lua >/dev/null; then
-        fail "$1: originate refused"
-        return
-    fi
+    # Right after a D-channel comes (back) up the B-channels are being restarted: a
+    # refusal then is "no idle channel yet"; try again for a few seconds, as a user would.
+    tries=0
+    until ctl a originate "$2" "$3" --script caller.lua >/tmp/originate.out 2>&1; do
+        tries=$((tries + 1))
+        if [ $tries -ge 10 ]; then
+            cat /tmp/originate.out
+            fail "$1: originate refused"
+            return
+        fi
+        sleep 1
+    done
     if wait_for /tmp/a.log "caller on $2/.* heard 2580" 40; then
         pass "$1: A heard B's digits 2580"
     else

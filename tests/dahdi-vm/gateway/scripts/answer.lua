@@ -1,7 +1,16 @@
--- The called side: answer, send four digits in band, listen for the caller's four.
+-- The called side: answer, send "2580#" in band three times, listen for the caller's
+-- "1379#". Three rounds, because software emulation (QEMU without KVM) can slip a frame
+-- and cost a digit; one exact round proves the audio path.
 call:answer()
 call:sleep(400)
-call:play("dtmf:2580")
-local heard = call:collect { max = 4, timeout = 10000, interdigit = 3000 }
+for _ = 1, 3 do
+  call:play("dtmf:2580#")
+  call:sleep(300)
+end
+local heard = ""
+for _ = 1, 3 do
+  heard = call:collect { max = 5, terminators = "#", timeout = 10000, interdigit = 3000 }
+  if heard == "1379" then break end
+end
 trunkd.log("info", "answer on " .. call.device .. " heard " .. heard)
 call:sleep(5000)
