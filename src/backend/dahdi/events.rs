@@ -103,11 +103,6 @@ impl ChanEvents {
         self.battery_lost = false;
     }
 
-    /// Whether a battery loss was reported and not yet restored.
-    pub fn battery_lost(&self) -> bool {
-        self.battery_lost
-    }
-
     /// Received CAS bits read after BITSCHANGED (or at start): a line event when they
     /// differ from the last ones reported.
     pub fn rx_bits(&mut self, bits: Abcd, out: &mut Vec<LineEvent>) {
@@ -182,7 +177,6 @@ mod tests {
         for e in [DahdiEvent::OnHook, DahdiEvent::Alarm, DahdiEvent::OnHook] {
             m.map(e, &mut out);
         }
-        assert!(m.battery_lost());
         assert!(m.map(DahdiEvent::NoAlarm, &mut out).span_check);
         m.map(DahdiEvent::NoAlarm, &mut out);
         assert_eq!(out, hooks(&[HookEvent::BatteryLoss, HookEvent::BatteryRestored]));

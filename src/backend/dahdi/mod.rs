@@ -204,8 +204,7 @@ struct Chan {
 }
 
 struct Span {
-    name: String,
-    law: Law,
+    /// What the span was opened as (name, law, channels): reopening uses it too.
     spec: DahdiSpanSpec,
     /// DAHDI spans whose alarms are this span's (an analog group may cover several).
     spannos: Vec<i32>,
@@ -324,8 +323,6 @@ impl DahdiBackend {
                 channels: chans.iter().map(|c| ChanDesc { number: c.number, path: c.path, audio: c.audio }).collect(),
             });
             spans.push(Span {
-                name: s.name.clone(),
-                law: s.law,
                 spec: s.clone(),
                 spannos,
                 chans,
@@ -360,11 +357,11 @@ impl DahdiBackend {
                     break;
                 }
                 Err(e) => {
-                    tracing::debug!(span = %s.name, chan = c.number, "GETEVENT: {e}");
+                    tracing::debug!(span = %s.spec.name, chan = c.number, "GETEVENT: {e}");
                     break;
                 }
             };
-            tracing::trace!(span = %s.name, chan = c.number, "DAHDI event {ev:?}");
+            tracing::trace!(span = %s.spec.name, chan = c.number, "DAHDI event {ev:?}");
             let fx = c.ev.map(ev, &mut self.lines);
             if fx.removed {
                 self.gone(si, ci);
@@ -412,25 +409,17 @@ impl DahdiBackend {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
             let Some(file) = c.file.as_mut() else { break };
-            match file.read(&mut buf) {
-                Ok(0) => break,
+            let r = file.read(&mut buf);
+            match self.settle(si, ci, "read", r) {
+                Io::Done(0) | Io::Stop | Io::Failed(_) => break,
                 // The driver appends the two FCS bytes it checked.
-                Ok(n) if n > 2 => {
-                    s.counters.hdlc_rx += 1;
+                Io::Done(n) if n > 2 => {
+                    self.spans[si].counters.hdlc_rx += 1;
                     self.lines.push(LineEvent::Hdlc(buf[..n - 2].to_vec()));
                     self.flush_lines(si, ci);
                 }
-                Ok(_) => s.counters.hdlc_errors += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
-                Err(e) if is_removed(&e) => {
-                    self.gone(si, ci);
-                    break;
-                }
-                Err(e) => {
-                    log_failure(&s.name, c, "read", &e);
-                    break;
-                }
+                Io::Done(_) => self.spans[si].counters.hdlc_errors += 1,
+                Io::Again => {}
             }
         }
     }
@@ -440,7 +429,7 @@ impl DahdiBackend {
         let s = &mut self.spans[si];
         let c = &mut s.chans[ci];
         if c.file.take().is_some() {
-            tracing::warn!(span = %s.name, chan = c.number, channo = c.channo, "DAHDI channel removed by the driver");
+            tracing::warn!(span = %s.spec.name, chan = c.number, channo = c.channo, "DAHDI channel removed by the driver");
         }
         c.rx = RxRing::new();
         s.check = true;
@@ -479,14 +468,14 @@ impl DahdiBackend {
                 let Some(channo) = channo else { continue };
                 match open_chan(&span.spec, &c.spec, channo) {
                     Ok(new) => {
-                        tracing::info!(span = %span.name, chan = new.number, channo, "DAHDI channel back");
+                        tracing::info!(span = %span.spec.name, chan = new.number, channo, "DAHDI channel back");
                         self.spans[si].chans[ci] = new;
                         self.spans[si].check = true;
                         if self.spans[si].chans[ci].path == PathKind::Cas {
                             self.read_bits(si, ci);
                         }
                     }
-                    Err(e) => tracing::debug!(span = %span.name, "reopening: {e}"),
+                    Err(e) => tracing::debug!(span = %span.spec.name, "reopening: {e}"),
                 }
             }
         }
@@ -513,7 +502,7 @@ impl DahdiBackend {
                     }
                     // The span is gone (a dynamic span destroyed, a card removed).
                     Err(e) => {
-                        tracing::debug!(span = %span.name, dahdi_span = n, "SPANSTAT: {e}");
+                        tracing::debug!(span = %span.spec.name, dahdi_span = n, "SPANSTAT: {e}");
                         alarms |= Alarms::NOTOPEN;
                     }
                 }
@@ -529,9 +518,9 @@ impl DahdiBackend {
             let alarms = Alarms(alarms);
             if alarms != span.alarms {
                 if alarms.is_clear() {
-                    tracing::info!(span = %span.name, "span alarms cleared");
+                    tracing::info!(span = %span.spec.name, "span alarms cleared");
                 } else {
-                    tracing::warn!(span = %span.name, alarms = %alarms.describe(), "span in alarm");
+                    tracing::warn!(span = %span.spec.name, alarms = %alarms.describe(), "span in alarm");
                 }
                 span.alarms = alarms;
                 self.pending.push(BackendEvent::Alarm { span: si, alarms });
@@ -552,25 +541,58 @@ impl DahdiBackend {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
             let Some(file) = c.file.as_mut() else { return Ok(false) };
-            match file.write(bytes) {
-                Ok(_) => {
-                    c.failing = None;
-                    return Ok(true);
-                }
-                // The driver's buffers are full: the frame is dropped (counted by the caller).
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
-                Err(e) if is_removed(&e) => {
-                    self.gone(si, ci);
-                    return Ok(false);
-                }
-                Err(e) => {
-                    log_failure(&s.name, c, "write", &e);
-                    return Err(BackendError::Io { span: si, chan: c.number, source: e });
+            let r = file.write(bytes);
+            match self.settle(si, ci, "write", r) {
+                Io::Done(_) => return Ok(true),
+                Io::Again => {}
+                // The driver's buffers are full (or the channel is gone): the frame is
+                // dropped, counted by the caller.
+                Io::Stop => return Ok(false),
+                Io::Failed(source) => {
+                    return Err(BackendError::Io { span: si, chan: self.spans[si].chans[ci].number, source })
                 }
             }
         }
         Ok(false)
+    }
+}
+
+/// What a read or write on a channel came to, once the driver's errnos are dealt with.
+enum Io {
+    /// This many bytes.
+    Done(usize),
+    /// An event was pending (ELAST) and has been taken: try again.
+    Again,
+    /// Nothing to read / no room to write, or the channel is gone: stop for this tick.
+    Stop,
+    /// Another error, logged once per errno.
+    Failed(std::io::Error),
+}
+
+impl DahdiBackend {
+    /// The one place that reads a channel's read/write result: ELAST takes the events,
+    /// ENODEV closes a removed channel, other errors log once.
+    fn settle(&mut self, si: usize, ci: usize, what: &str, r: std::io::Result<usize>) -> Io {
+        match r {
+            Ok(n) => {
+                self.spans[si].chans[ci].failing = None;
+                Io::Done(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Io::Stop,
+            Err(e) if sys::is_event_pending(&e) => {
+                self.take_events(si, ci);
+                Io::Again
+            }
+            Err(e) if is_removed(&e) => {
+                self.gone(si, ci);
+                Io::Stop
+            }
+            Err(e) => {
+                let s = &mut self.spans[si];
+                log_failure(&s.spec.name, &mut s.chans[ci], what, &e);
+                Io::Failed(e)
+            }
+        }
     }
 }
 
@@ -733,28 +755,20 @@ impl Backend for DahdiBackend {
                 frame.fill(0);
                 return false;
             };
-            match file.read(&mut block) {
-                Ok(BLOCK) => {
-                    c.failing = None;
-                    if c.rx.push(&block) {
+            let r = file.read(&mut block);
+            match self.settle(si, ci, "read", r) {
+                Io::Done(BLOCK) => {
+                    let s = &mut self.spans[si];
+                    if s.chans[ci].rx.push(&block) {
                         s.counters.overruns += 1;
                     }
                 }
-                Ok(_) => break,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) if sys::is_event_pending(&e) => self.take_events(si, ci),
-                Err(e) if is_removed(&e) => {
-                    self.gone(si, ci);
-                    break;
-                }
-                Err(e) => {
-                    log_failure(&s.name, c, "read", &e);
-                    break;
-                }
+                Io::Again => {}
+                Io::Done(_) | Io::Stop | Io::Failed(_) => break,
             }
         }
         let span = &mut self.spans[si];
-        let law = span.law;
+        let law = span.spec.law;
         match span.chans[ci].rx.pop() {
             Some(b) => {
                 law.decode_frame(b, frame);
@@ -775,7 +789,7 @@ impl Backend for DahdiBackend {
             return Err(BackendError::Unsupported { span, chan, what: "audio on a D-channel" });
         }
         let mut block = [0u8; BLOCK];
-        self.spans[si].law.encode_frame(frame, &mut block);
+        self.spans[si].spec.law.encode_frame(frame, &mut block);
         let sent = self.write_block(si, ci, &block)?;
         let counters = &mut self.spans[si].counters;
         if sent {

@@ -896,17 +896,7 @@ impl Import<'_> {
             if b_lines.is_empty() { String::new() } else { format!(" (bchan= at {})", lines_of(b_lines)) }
         );
         out!(self.body, "# {settings}");
-        let echo = self.span_echo(s, &audio);
-        let law = self.span_law(s, &audio);
-        out!(self.body, "[[span]]");
-        out!(self.body, "name = \"pri-{}\"", s.span);
-        out!(self.body, "backend = \"dahdi\"");
-        out!(self.body, "signalling = \"pri\"");
-        if let Some(law) = law {
-            out!(self.body, "law = \"{law}\"");
-        }
-        out!(self.body, "dahdi = {{ span = {}{echo} }}", s.span);
-        out!(self.body);
+        self.span_table(s, &audio, "pri");
         out!(self.body, "[span.pri]");
         let (side, why) = match s.nt {
             Some(true) => ("nt", "from the span line's `nt`".to_string()),
@@ -1037,17 +1027,7 @@ impl Import<'_> {
                 None
             }
         };
-        let echo = self.span_echo(s, &audio);
-        let law = self.span_law(s, &audio);
-        out!(self.body, "[[span]]");
-        out!(self.body, "name = \"e1-{}\"", s.span);
-        out!(self.body, "backend = \"dahdi\"");
-        out!(self.body, "signalling = \"em\"");
-        if let Some(law) = law {
-            out!(self.body, "law = \"{law}\"");
-        }
-        out!(self.body, "dahdi = {{ span = {}{echo} }}", s.span);
-        out!(self.body);
+        self.span_table(s, &audio, "em");
         if let Some(bits) = onhook {
             out!(self.body, "[span.em]");
             out!(self.body, "onhook_bits = \"{bits}\"");
@@ -1073,6 +1053,23 @@ impl Import<'_> {
             lines.push(e.line);
         }
         Echo::All(names, lines)
+    }
+
+    /// A span's `[[span]]` table (name by signalling: `pri-N`, `e1-N`), its law and echo
+    /// canceller from the channels that carry audio.
+    fn span_table(&mut self, s: &SpanDef, audio: &[u32], signalling: &str) {
+        let echo = self.span_echo(s, audio);
+        let law = self.span_law(s, audio);
+        let prefix = if signalling == "pri" { "pri" } else { "e1" };
+        out!(self.body, "[[span]]");
+        out!(self.body, "name = \"{prefix}-{}\"", s.span);
+        out!(self.body, "backend = \"dahdi\"");
+        out!(self.body, "signalling = \"{signalling}\"");
+        if let Some(law) = law {
+            out!(self.body, "law = \"{law}\"");
+        }
+        out!(self.body, "dahdi = {{ span = {}{echo} }}", s.span);
+        out!(self.body);
     }
 
     /// `, echo_cancel = 128` if `echocanceller=` covers every audio channel of the span

@@ -7,16 +7,6 @@ T=/test/trunkd
 fails=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# wait_for FILE PATTERN SECONDS
-wait_for() {
-    i=0
-    while [ $i -lt $(($3 * 5)) ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
-}
 # wait_count FILE PATTERN N SECONDS: until PATTERN is on at least N lines of FILE
 wait_count() {
     i=0
@@ -27,6 +17,8 @@ wait_count() {
     done
     return 1
 }
+# wait_for FILE PATTERN SECONDS: until PATTERN is in FILE
+wait_for() { wait_count "$1" "$2" 1 "$3"; }
 # wait_spans WHO PATTERN SECONDS: until `trunkd ctl spans` of WHO shows PATTERN
 wait_spans() {
     i=0
