@@ -2,15 +2,19 @@
 //!
 //! # Detector design
 //!
-//! Eight Goertzel filters (the Q.23 frequencies) run over sub-blocks of `HOP` = 40
-//! samples (5 ms) in a struct-of-arrays loop the compiler vectorises, with no per-sample
-//! branch: the sub-block is dealt into four interleaved 10-sample parts filtered side by
-//! side (four independent recurrences, eight tones per vector). The per-hop step is
-//! compiled for the baseline target and, through the `multiversion` crate (no `unsafe`
-//! here), for x86-64 CPUs with AVX2 and FMA, chosen at run time; both give the same
-//! numbers to float rounding (see the tests). Each sub-block yields a complex DFT value
-//! per tone; three consecutive ones combine, weighted 1-2-1, into a 15 ms analysis
-//! window evaluated every 5 ms:
+//! Each sub-block of `HOP` = 40 samples (5 ms) is transformed at the eight Q.23
+//! frequencies by a direct DFT referenced to the sub-block's centre: the samples are
+//! folded into sums and differences of pairs mirrored about the centre, so each tone
+//! takes one multiply-add per folded sample for the real part and one for the imaginary
+//! part (40 per tone: half a direct DFT's, as many as a Goertzel filter's, but without
+//! its chain of dependent steps through the samples or its closing rotation). The tones
+//! sit side by side in vector lanes (struct of arrays, eight tones per vector), the
+//! sub-blocks of a 20 ms frame are transformed together (each DFT weight loaded once for
+//! all of them), and the per-frame step is compiled for the baseline target and, through
+//! the `multiversion` crate (no `unsafe` here), for x86-64 CPUs with AVX2 and FMA, chosen
+//! at run time; both give the same numbers to float rounding (see the tests). Each
+//! sub-block yields a complex DFT value per tone; three consecutive ones combine,
+//! weighted 1-2-1, into a 15 ms analysis window evaluated every 5 ms:
 //!
 //! * Block size: the window's main lobe is ±100 Hz (like an 80-sample block, enough to
 //!   separate rows 73 Hz apart: the neighbour reads ≥ 11 dB down) while its sidelobes fall
@@ -26,7 +30,7 @@
 //! * Talk-off resistance: both tones must carry most of the window's energy
 //!   ([`DtmfRxConfig::min_tone_energy_ratio`]), beat the other bins of their group by
 //!   6 dB, respect the twist limits and minimum level, and hold a steady frequency for
-//!   the minimum on time. (No second-harmonic check: it would cost 8 more filters.)
+//!   the minimum on time. (No second-harmonic check: it would cost 8 more bins.)
 //!   Instead, octave pairs are refused: music's commonest interval puts a note's octave
 //!   (or its own second harmonic) on a column while the note sits 2–2.5% under a row
 //!   (e.g. G#5 830.6 Hz + G#6 1661 Hz reads as 852 + 1633, `C`). With the measured
@@ -36,12 +40,13 @@
 //! * Timing is counted in hops; see [`DtmfDetector`] for how min on/off times map.
 //! * Cost: most hops are silence, pauses, speech or music, so rejection is cheap. A
 //!   sub-block with too little energy for two tones at the minimum level skips the
-//!   filters altogether (it counts as silence, and the three windows holding it are
+//!   DFT altogether (it counts as silence, and the three windows holding it are
 //!   rejected: they would fail the level or energy-ratio check anyway). Other windows
-//!   face bounds on level and energy ratio, then the neighbour-bin and frequency checks,
-//!   all with adds, multiplies and compares; only windows passing those take a square
-//!   root and a division per tone, and the `atan2` pair only runs for the three digits
-//!   whose tones can come near an octave.
+//!   face bounds on level and energy ratio (first a looser one that needs no search for
+//!   the strongest bins), then the neighbour-bin and frequency checks, all with adds,
+//!   multiplies and compares; only windows passing those take a square root and a
+//!   division per tone, and the `atan2` pair only runs for the three digits whose tones
+//!   can come near an octave.
 
 use std::collections::VecDeque;
 
@@ -260,9 +265,9 @@ const PHASE_SMOOTHING: f32 = 0.5;
 /// A column tone this close (Hz) to twice the row tone is taken for an octave (music),
 /// not a digit; see the module docs.
 pub const OCTAVE_GUARD_HZ: f32 = 8.0;
-/// The sub-block is analysed as this many interleaved parts (see [`hop_kernel`]).
-const PARTS: usize = 4;
-const PART: usize = HOP / PARTS;
+/// Sub-blocks analysed together (a 20 ms frame): their DFTs share the loads of the DFT
+/// weights, and the conversion and dispatch are paid once for all of them.
+const BATCH: usize = 4;
 /// Bound on how much unmixing can raise a bin's power in a window within the twist limits
 /// (≈ 1.1: cross-group leakage ≤ −35 dB); with the offset correction at the frequency
 /// limit it bounds the exact level and ratio readings, so windows are rejected cheaply,
@@ -294,11 +299,12 @@ struct Active {
 /// `Begin` comes ≈ min_on after the tone starts, `End` ≈ min_off after it stops.
 #[derive(Clone, Debug)]
 pub struct DtmfDetector {
-    /// The eight filters, their per-hop history and phase tracking.
+    /// The eight tone bins: DFT weights, per-hop history and phase tracking.
     bank: Bank,
     /// `leak[r][c]`: how much of column tone c the row-r bin reads, relative to the
-    /// column bin itself (complex, for tones at nominal frequency); used to undo the
-    /// cross-group leakage of the chosen pair.
+    /// column bin itself (complex, for tones at nominal frequency, with both bins
+    /// referenced as the sub-block DFTs are); used to undo the cross-group leakage of the
+    /// chosen pair.
     leak: [[(f32, f32); 4]; 4],
     /// `1 / (1 − |leak|²)²`, the determinant of that mixing, squared and inverted.
     unmix_scale: [[f32; 4]; 4],
@@ -308,7 +314,8 @@ pub struct DtmfDetector {
     /// Cosine of the largest accepted phase advance per hop.
     cos_max: [f32; 8],
     /// Per tone: bound on how much unmixing and the offset correction can raise its
-    /// power in a window that passes the frequency check (see [`DtmfDetector::classify`]).
+    /// power in a window that passes the frequency and twist checks (see
+    /// [`DtmfDetector::classify`]).
     max_gain: [f32; 8],
     /// A sub-block with less energy than this cannot be part of a passing window.
     quiet_energy: f32,
@@ -324,6 +331,10 @@ pub struct DtmfDetector {
     /// Samples of the running sub-block, analysed once it is full.
     block: [i16; HOP],
     fill: usize,
+    /// The batch being analysed: per sub-block its energy and, unless it is quiet, the
+    /// sums and differences of its samples mirrored about its centre (see `convert`).
+    folded: [[f32; HOP]; BATCH],
+    energy: [f32; BATCH],
 
     prev_energy: [f32; 2],
 
@@ -350,23 +361,19 @@ impl DtmfDetector {
         let tau = 2.0 * std::f64::consts::PI;
         for (i, &f) in freqs.iter().enumerate() {
             let w = tau * f64::from(f) / fs;
-            let b = w * HOP as f64;
-            // Part q holds samples q, q + PARTS, …: a Goertzel at PARTS·ω over PART samples,
-            // delayed by q samples.
-            let wp = w * PARTS as f64;
-            bank.coef[i] = (2.0 * wp.cos()) as f32;
-            for q in 0..PARTS {
-                let a = w * q as f64 + wp * (PART - 1) as f64;
-                let b = w * q as f64 + wp * PART as f64;
-                bank.qa_re[q][i] = a.cos() as f32;
-                bank.qa_im[q][i] = -a.sin() as f32;
-                bank.qb_re[q][i] = b.cos() as f32;
-                bank.qb_im[q][i] = -b.sin() as f32;
+            // Sample HOP/2 + k and HOP/2 − 1 − k lie k + ½ samples either side of the
+            // sub-block's centre.
+            // (cos, sin) of ω(k + ½), stepped by a rotation through ω.
+            let (step_c, step_s) = (w.cos(), w.sin());
+            let (mut ck, mut sk) = ((w / 2.0).cos(), (w / 2.0).sin());
+            for (c, s) in bank.dft_cos.iter_mut().zip(bank.dft_sin.iter_mut()) {
+                c[i] = ck as f32;
+                s[i] = -sk as f32;
+                (ck, sk) = (ck * step_c - sk * step_s, sk * step_c + ck * step_s);
             }
-            bank.tw1_re[i] = b.cos() as f32;
-            bank.tw1_im[i] = -b.sin() as f32;
-            bank.tw2_re[i] = (2.0 * b).cos() as f32;
-            bank.tw2_im[i] = -(2.0 * b).sin() as f32;
+            let b = w * HOP as f64;
+            bank.tw_re[i] = b.cos() as f32;
+            bank.tw_im[i] = -b.sin() as f32;
             let dev = f64::from(cfg.max_freq_deviation_pct.clamp(0.0, 5.0)) / 100.0;
             let max_adv = tau * f64::from(f) * dev * HOP as f64 / fs; // < π/2 up to 6%
             cos_max[i] = max_adv.cos() as f32;
@@ -374,21 +381,25 @@ impl DtmfDetector {
             max_gain[i] = UNMIX_GAIN * num / den;
         }
         let db = |d: f32| 10f32.powf(d.max(0.0) / 10.0);
-        // G(Δ) = Σ w[n] e^{jΔn} over the 1-2-1 window; leak = G(ωc − ωr) / G(0).
-        let mut leak = [[(0.0, 0.0); 4]; 4];
-        for (r, row) in leak.iter_mut().enumerate() {
-            for (c, k) in row.iter_mut().enumerate() {
+        // G(Δ) = Σ w[n] e^{jΔn} over the 1-2-1 window, in closed form
+        // Σ_{n<HOP} e^{jΔn} · (1 + e^{jΔ HOP})²; leak = G(ωc − ωr) / G(0), turned by
+        // e^{−jΔ(HOP−1)/2} because each sub-block DFT is referenced to the sub-block's
+        // centre, where a row and a column bin have turned by different angles.
+        let cmul64 = |a: (f64, f64), b: (f64, f64)| (a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0);
+        let cis = |a: f64| (a.cos(), a.sin());
+        let leak: [[(f32, f32); 4]; 4] = std::array::from_fn(|r| {
+            std::array::from_fn(|c| {
                 let d = tau * f64::from(COL_FREQS[c] - ROW_FREQS[r]) / fs;
-                let (mut re, mut im) = (0.0f64, 0.0f64);
-                for n in 0..3 * HOP {
-                    let wn = if (HOP..2 * HOP).contains(&n) { 2.0 } else { 1.0 };
-                    re += wn * (d * n as f64).cos();
-                    im += wn * (d * n as f64).sin();
-                }
+                let (eh, e1) = (cis(d * HOP as f64), cis(d));
+                let (nr, ni, dr, di) = (1.0 - eh.0, -eh.1, 1.0 - e1.0, -e1.1);
+                let dd = dr * dr + di * di;
+                let block = ((nr * dr + ni * di) / dd, (ni * dr - nr * di) / dd);
+                let half = (1.0 + eh.0, eh.1);
+                let g = cmul64(cmul64(block, cmul64(half, half)), cis(-d * (HOP - 1) as f64 / 2.0));
                 let g0 = 4.0 * HOP as f64;
-                *k = ((re / g0) as f32, (im / g0) as f32);
-            }
-        }
+                ((g.0 / g0) as f32, (g.1 / g0) as f32)
+            })
+        });
         let unmix_scale = leak.map(|row| {
             row.map(|k| {
                 let det = 1.0 - (k.0 * k.0 + k.1 * k.1);
@@ -422,6 +433,8 @@ impl DtmfDetector {
             off_hops: hops(cfg.min_off_ms).saturating_sub(OFF_SMEAR_HOPS).max(1),
             block: [0; HOP],
             fill: 0,
+            folded: [[0.0; HOP]; BATCH],
+            energy: [0.0; BATCH],
             prev_energy: [0.0; 2],
             hop: 0,
             samples: 0,
@@ -455,14 +468,12 @@ impl DtmfDetector {
     pub fn process(&mut self, samples: &[i16]) {
         let mut rest = samples;
         while !rest.is_empty() {
-            if self.fill == 0 {
-                // Whole sub-blocks straight from the input, without copying.
-                if let Some((hop, later)) = rest.split_first_chunk::<HOP>() {
-                    self.samples += HOP as u64;
-                    self.end_of_hop(hop);
-                    rest = later;
-                    continue;
-                }
+            if self.fill == 0 && rest.len() >= HOP {
+                // Whole sub-blocks straight from the input, up to a batch at a time.
+                let (now, later) = rest.split_at((rest.len() / HOP).min(BATCH) * HOP);
+                self.analyse_batch(now);
+                rest = later;
+                continue;
             }
             let take = (HOP - self.fill).min(rest.len());
             let (now, later) = rest.split_at(take);
@@ -470,12 +481,11 @@ impl DtmfDetector {
                 dst.copy_from_slice(now);
             }
             self.fill += take;
-            self.samples += take as u64;
             rest = later;
             if self.fill == HOP {
                 self.fill = 0;
                 let block = self.block;
-                self.end_of_hop(&block);
+                self.analyse_batch(&block);
             }
         }
     }
@@ -491,11 +501,25 @@ impl DtmfDetector {
         ev
     }
 
-    fn end_of_hop(&mut self, block: &[i16; HOP]) {
-        // Converted here rather than in `analyse_hop`, so the filter loop there broadcasts
-        // each sample straight from memory.
-        let block: [f32; HOP] = std::array::from_fn(|i| f32::from(block[i]));
-        let (energy, pow) = analyse_hop(&mut self.bank, &block, self.quiet_energy);
+    /// Analyses whole sub-blocks (`samples.len()` a multiple of HOP, at most a batch).
+    fn analyse_batch(&mut self, samples: &[i16]) {
+        convert(samples, self.quiet_energy, &mut self.folded, &mut self.energy);
+        analyse(self, samples.len() / HOP);
+    }
+
+    /// The window of sub-block `h` of the batch, whose DFT (if it is loud) is `x`: updates
+    /// the filter history, classifies the window and tracks the outcome.
+    #[inline(always)]
+    fn end_of_hop<const FMA: bool>(&mut self, h: usize, loud: bool, x: &[[f32; 8]; 2]) {
+        self.samples += HOP as u64;
+        let energy = self.energy.get(h).copied().unwrap_or(0.0);
+        let pow = if loud {
+            self.bank.quiet_run = 0;
+            Some(self.bank.advance::<FMA>(x))
+        } else {
+            self.bank.step_quiet::<FMA>();
+            None
+        };
         let [e0, e1] = self.prev_energy;
         let window_energy = e0 + WEIGHT_MID * WEIGHT_MID * e1 + energy;
         self.prev_energy = [e1, energy];
@@ -504,7 +528,7 @@ impl DtmfDetector {
         let hit = match pow {
             // Not enough energy for two tones at the minimum level: no window holding this
             // sub-block (this one and the next two) can pass the level and ratio checks,
-            // so its filters were skipped and it counts as silence.
+            // so its DFT was skipped and it counts as silence.
             None => {
                 self.quiet_windows = 2;
                 None
@@ -519,66 +543,62 @@ impl DtmfDetector {
     }
 
     /// The digit (row*4+col) this window shows, if every check passes.
+    #[inline(always)]
     fn classify(&self, pow: &[f32; 8], window_energy: f32) -> Option<u8> {
-        let r = argmax4(pow[0], pow[1], pow[2], pow[3]);
-        let c = 4 + argmax4(pow[4], pow[5], pow[6], pow[7]);
-        let (wr, wc) = (pow[r], pow[c]);
-        // Cheap checks first, with adds, multiplies and compares only (most windows are
+        // A cheap check first, with multiplies, compares and adds only (most windows are
         // speech, music or noise). Unmixing and the offset correction raise a power by at
-        // most `max_gain` in a window that passes the frequency check, so failing these
-        // bounds means failing the exact level and ratio checks below.
-        let (gr, gc) = (wr * self.max_gain[r], wc * self.max_gain[c]);
+        // most `max_gain` in a window that passes the frequency and twist checks, so if
+        // even each group's largest gain-weighted power (never less than its strongest
+        // bin's, and found without locating that bin) cannot meet the level and ratio
+        // limits, the exact checks below fail: almost every window of speech or music ends
+        // here. (Powers are never negative, so their bit patterns order as they do.)
+        let g: [u32; 8] = std::array::from_fn(|i| (pow[i] * self.max_gain[i]).to_bits());
+        let gmax = |g: &[u32]| f32::from_bits(g.iter().copied().max().unwrap_or(0));
+        let (gr, gc) = (gmax(&g[..4]), gmax(&g[4..]));
         if (gr + gc) * TONE_TO_ENERGY < self.ratio * window_energy || gr.min(gc) < self.min_power {
             return None;
         }
+        let (r, wr) = argmax4(pow[0], pow[1], pow[2], pow[3]);
+        let (c, wc) = argmax4(pow[4], pow[5], pow[6], pow[7]);
+        let c = c + 4;
         // Speech puts energy in several bins of a group; a real digit's neighbours sit
-        // ≥ 11 dB down even at ±1.5% (the window's response 62 Hz off).
+        // ≥ 11 dB down even at ±1.5% (the window's response 62 Hz off). The strongest bin
+        // itself is above the limit unless the group is silent, so "another bin above it"
+        // is "two bins above it".
         let (lim_r, lim_c) = (wr * (1.0 / RELATIVE_PEAK), wc * (1.0 / RELATIVE_PEAK));
-        let mut crowded = false;
-        for i in 0..4 {
-            crowded |= (i != r && pow[i] > lim_r) | (i + 4 != c && pow[i + 4] > lim_c);
+        let above = |p: &[f32], lim: f32| p.iter().map(|&v| u32::from(v > lim)).sum::<u32>();
+        let crowded = above(&pow[..4], lim_r) >= 2 || above(&pow[4..], lim_c) >= 2;
+        if crowded {
+            return None;
         }
-        if crowded || !self.freq_ok(r) || !self.freq_ok(c) {
+        // Frequency check: cos θ ≥ cos_max (cos_max > 0) for both tones, without the
+        // square root and division.
+        let (phr, phc) = (self.bank.phase(r), self.bank.phase(c));
+        let (qr, qc) = (phr.0 * phr.0 + phr.1 * phr.1, phc.0 * phc.0 + phc.1 * phc.1);
+        let cm = |i: usize| self.cos_max.get(i).copied().unwrap_or(1.0);
+        let freq_ok = |(re, _): (f32, f32), q: f32, cm: f32| (re > 0.0) & (re * re >= cm * cm * q);
+        if !(freq_ok(phr, qr, cm(r)) & freq_ok(phc, qc, cm(c))) {
             return None;
         }
         let (pr, pc) = self.unmix(r, c - 4, self.bank.window(r), self.bank.window(c));
         // The exact checks on pr·gr and pc·gc, with the offset gains g = n / d multiplied
-        // out (no division).
-        let ((nr, dr), (nc, dc)) = (offset_gain(self.advance_cos(r)), offset_gain(self.advance_cos(c)));
+        // out (no division); cos θ = re / |phase| (re > 0 here).
+        let ((nr, dr), (nc, dc)) = (offset_gain(phr.0 / qr.sqrt()), offset_gain(phc.0 / qc.sqrt()));
         let (pr, pc) = (pr * nr, pc * nc);
-        let level_ok = pr >= self.min_power * dr && pc >= self.min_power * dc;
+        let level_ok = (pr >= self.min_power * dr) & (pc >= self.min_power * dc);
         let (pr, pc) = (pr * dc, pc * dr);
-        let twist_ok = pc <= pr * self.normal_twist && pr <= pc * self.reverse_twist;
+        let twist_ok = (pc <= pr * self.normal_twist) & (pr <= pc * self.reverse_twist);
         let ratio_ok = (pr + pc) * TONE_TO_ENERGY >= self.ratio * window_energy * (dr * dc);
-        let octave = self.octave_pairs & (1 << (r * 4 + (c - 4))) != 0 && self.is_octave(r, c);
-        let ok = level_ok && twist_ok && ratio_ok && !octave;
+        let ok = level_ok & twist_ok & ratio_ok
+            && !(self.octave_pairs & (1 << (r * 4 + (c - 4))) != 0 && is_octave(r, phr, c, phc));
         ok.then_some((r * 4 + (c - 4)) as u8)
-    }
-
-    /// Whether tone `i`'s smoothed phase advance is within the frequency limit, i.e.
-    /// `cos θ ≥ cos_max` (`cos_max` > 0), without the square root and division.
-    fn freq_ok(&self, i: usize) -> bool {
-        let (re, im) = self.bank.phase(i);
-        let cm = self.cos_max.get(i).copied().unwrap_or(1.0);
-        re > 0.0 && re * re >= cm * cm * (re * re + im * im)
-    }
-
-    /// Whether the measured column frequency is (within [`OCTAVE_GUARD_HZ`]) twice the
-    /// measured row frequency. Only evaluated for windows passing every other check.
-    fn is_octave(&self, r: usize, c: usize) -> bool {
-        let freq = |i: usize, nominal: Option<&f32>| {
-            let (re, im) = self.bank.phase(i);
-            nominal.copied().unwrap_or(0.0) + small_atan2(im, re) * HZ_PER_RAD
-        };
-        let fr = freq(r, ROW_FREQS.get(r));
-        let fc = freq(c, COL_FREQS.get(c.wrapping_sub(4)));
-        (fc - 2.0 * fr).abs() < OCTAVE_GUARD_HZ
     }
 
     /// Powers of the row and column tone with their mutual leakage removed (solves the
     /// 2×2 mixing `Wr = ur + K uc`, `Wc = uc + K* ur`). Without this a tone 8 dB louder in
     /// the other group moves the weaker one's reading by ±1 dB, which matters at the twist
     /// and level limits.
+    #[inline(always)]
     fn unmix(&self, r: usize, c: usize, wr: (f32, f32), wc: (f32, f32)) -> (f32, f32) {
         let k = self.leak.get(r).and_then(|row| row.get(c)).copied().unwrap_or((0.0, 0.0));
         let scale = self.unmix_scale.get(r).and_then(|row| row.get(c)).copied().unwrap_or(1.0);
@@ -590,19 +610,14 @@ impl DtmfDetector {
         (p(ur), p(uc))
     }
 
-    /// Cosine of tone `i`'s smoothed phase advance per hop beyond the nominal one, i.e.
-    /// of `2π Δf HOP / fs`; −1 when there is no signal to measure.
-    fn advance_cos(&self, i: usize) -> f32 {
-        let (re, im) = self.bank.phase(i);
-        let mag = (re * re + im * im).sqrt();
-        if mag > 0.0 {
-            re / mag
-        } else {
-            -1.0
-        }
-    }
-
+    #[inline(always)]
     fn track(&mut self, hit: Option<u8>) {
+        if hit.is_none() && self.active.is_none() {
+            // Silence, speech or music with no digit in progress.
+            self.candidate = None;
+            self.candidate_hits = 0;
+            return;
+        }
         match hit {
             Some(d) if self.candidate == Some(d) => self.candidate_hits += 1,
             _ => {
@@ -610,19 +625,17 @@ impl DtmfDetector {
                 self.candidate_hits = u32::from(hit.is_some());
             }
         }
-        if let Some(mut a) = self.active {
+        if let Some(a) = self.active.as_mut() {
             if hit == Some(a.digit) {
                 a.last_hop = self.hop;
                 a.misses = 0;
-                self.active = Some(a);
             } else if a.misses + 1 >= self.off_hops {
+                let (digit, hops) = (a.digit, a.last_hop - a.first_hop + 1 + DURATION_SMEAR_HOPS);
                 self.active = None;
-                let hops = a.last_hop - a.first_hop + 1 + DURATION_SMEAR_HOPS;
                 let duration_ms = (hops * u64::from(HOP_MS)).min(u64::from(u32::MAX)) as u32;
-                self.push(a.digit, DtmfEventKind::End { duration_ms });
+                self.push(digit, DtmfEventKind::End { duration_ms });
             } else {
                 a.misses += 1;
-                self.active = Some(a);
             }
         }
         if self.active.is_none() && self.candidate_hits >= self.on_hops {
@@ -638,6 +651,7 @@ impl DtmfDetector {
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, d: u8, kind: DtmfEventKind) {
         let (r, c) = (usize::from(d / 4), usize::from(d % 4));
         let digit = DIGITS.get(r).and_then(|row| row.get(c)).copied().unwrap_or('?');
@@ -655,33 +669,31 @@ impl DtmfDetector {
     }
 }
 
-/// The filter bank in struct-of-arrays form (lane i: tone i, rows then columns), so the
-/// per-hop complex arithmetic runs eight tones per vector operation, like the Goertzel
-/// loop itself.
+/// The eight tone bins in struct-of-arrays form (lane i: tone i, rows then columns), so
+/// the per-hop complex arithmetic runs eight tones per vector operation, like the DFT
+/// itself.
 #[derive(Clone, Debug, Default)]
 struct Bank {
-    /// Goertzel feedback coefficients `2 cos ω`.
-    coef: [f32; 8],
-    /// Per tone and part q: `e^{-j(ωq + PARTS·ω(PART − 1))}` and `e^{-j(ωq + PARTS·ω PART)}`,
-    /// which turn that part's Goertzel state into its share of the sub-block's DFT.
-    qa_re: [[f32; 8]; PARTS],
-    qa_im: [[f32; 8]; PARTS],
-    qb_re: [[f32; 8]; PARTS],
-    qb_im: [[f32; 8]; PARTS],
-    /// `e^{-jω HOP}` and `e^{-jω 2HOP}`: shift a sub-block's DFT by one or two hops.
-    tw1_re: [f32; 8],
-    tw1_im: [f32; 8],
-    tw2_re: [f32; 8],
-    tw2_im: [f32; 8],
+    /// Sub-block DFT weights, referenced to the sub-block's centre: `cos(ω m)` and
+    /// `−sin(ω m)` for m = k + ½, applied to the sums and differences of the samples
+    /// m either side of it.
+    dft_cos: [[f32; 8]; HOP / 2],
+    dft_sin: [[f32; 8]; HOP / 2],
+    /// `e^{-jω HOP}`: shifts a sub-block's DFT by one hop.
+    tw_re: [f32; 8],
+    tw_im: [f32; 8],
     /// DFTs of the two previous sub-blocks, oldest first.
     hist_re: [[f32; 8]; 2],
     hist_im: [[f32; 8]; 2],
-    /// The latest window (after `step`: the current one).
+    /// The latest window (after `advance`: the current one).
     win_re: [f32; 8],
     win_im: [f32; 8],
-    /// Smoothed phase advance per hop beyond the nominal (complex, unnormalised).
+    /// Smoothed phase advance per hop, unnormalised and before the nominal `ωHOP` is taken
+    /// out (see `phase`).
     ph_re: [f32; 8],
     ph_im: [f32; 8],
+    /// Quiet sub-blocks in a row just before, counted up to 3 (see `step_quiet`).
+    quiet_run: u8,
 }
 
 impl Bank {
@@ -692,20 +704,39 @@ impl Bank {
         self.win_im = [0.0; 8];
         self.ph_re = [0.0; 8];
         self.ph_im = [0.0; 8];
+        self.quiet_run = 0;
     }
 
     fn window(&self, i: usize) -> (f32, f32) {
         (self.win_re.get(i).copied().unwrap_or(0.0), self.win_im.get(i).copied().unwrap_or(0.0))
     }
 
+    /// Smoothed phase advance per hop of tone `i` beyond the nominal one (complex,
+    /// unnormalised).
     fn phase(&self, i: usize) -> (f32, f32) {
-        (self.ph_re.get(i).copied().unwrap_or(0.0), self.ph_im.get(i).copied().unwrap_or(0.0))
+        let (pr, pi) = (self.ph_re.get(i).copied().unwrap_or(0.0), self.ph_im.get(i).copied().unwrap_or(0.0));
+        let (tr, ti) = (self.tw_re.get(i).copied().unwrap_or(1.0), self.tw_im.get(i).copied().unwrap_or(0.0));
+        (pr * tr - pi * ti, pr * ti + pi * tr)
     }
 
     /// One hop of a sub-block taken as silence (see [`DtmfDetector::end_of_hop`]).
     #[inline(always)]
-    fn step_quiet(&mut self) {
-        let quiet_before = self.hist_re.iter().chain(&self.hist_im).flatten().all(|&v| v == 0.0);
+    fn step_quiet<const FMA: bool>(&mut self) {
+        // After two quiet sub-blocks in a row the history is zero, and after three the
+        // window and phase are too: nothing is left to do.
+        let run = self.quiet_run;
+        self.quiet_run = run.saturating_add(1).min(3);
+        if run == 3 {
+            return;
+        }
+        let mut quiet_before = run == 2;
+        if !quiet_before {
+            quiet_before = true;
+            for i in 0..8 {
+                quiet_before &= (self.hist_re[0][i] == 0.0) & (self.hist_re[1][i] == 0.0);
+                quiet_before &= (self.hist_im[0][i] == 0.0) & (self.hist_im[1][i] == 0.0);
+            }
+        }
         if quiet_before {
             // Window and phase advance are zero; clearing the decaying phase estimate (it
             // has no weight once a tone starts) also keeps it out of subnormal range.
@@ -714,76 +745,187 @@ impl Bank {
             self.ph_re = [0.0; 8];
             self.ph_im = [0.0; 8];
         } else {
-            self.advance(&[0.0; 8], &[0.0; 8]);
+            self.advance::<FMA>(&[[0.0; 8]; 2]);
         }
     }
 
-    /// Shifts the sub-block DFT `x` into the history and updates window and phase.
+    /// Shifts the sub-block DFT `x` (real and imaginary parts) into the history and
+    /// updates window and phase; returns the window's power per tone.
     #[inline(always)]
-    fn advance(&mut self, xr: &[f32; 8], xi: &[f32; 8]) -> [f32; 8] {
+    fn advance<const FMA: bool>(&mut self, x: &[[f32; 8]; 2]) -> [f32; 8] {
+        let [xr, xi] = x;
         let mut pow = [0.0f32; 8];
         for i in 0..8 {
-            let (t1r, t1i) = (self.tw1_re[i], self.tw1_im[i]);
-            let (t2r, t2i) = (self.tw2_re[i], self.tw2_im[i]);
+            let (tr, ti) = (self.tw_re[i], self.tw_im[i]);
             let (h0r, h0i) = (self.hist_re[0][i], self.hist_im[0][i]);
             let (h1r, h1i) = (self.hist_re[1][i], self.hist_im[1][i]);
-            // Window = 1·X[k-2] + 2·X[k-1] + 1·X[k], each shifted to the window start.
-            let (x1r, x1i) = (t1r * h1r - t1i * h1i, t1r * h1i + t1i * h1r);
-            let (x2r, x2i) = (t2r * xr[i] - t2i * xi[i], t2r * xi[i] + t2i * xr[i]);
-            let wr = h0r + 2.0 * x1r + x2r;
-            let wi = h0i + 2.0 * x1i + x2i;
-            // Phase advance since the previous window, minus the nominal ωHOP:
-            // w · conj(w_prev) · e^{-jω HOP}.
+            // Window = 1·X[k-2] + 2·X[k-1] + 1·X[k], each shifted to the window start:
+            // X[k-2] + e^{-jωHOP}·(2·X[k-1] + e^{-jωHOP}·X[k]).
+            let ur = mul_add::<FMA>(tr, xr[i], mul_add::<FMA>(-ti, xi[i], h1r + h1r));
+            let ui = mul_add::<FMA>(tr, xi[i], mul_add::<FMA>(ti, xr[i], h1i + h1i));
+            let wr = mul_add::<FMA>(tr, ur, mul_add::<FMA>(-ti, ui, h0r));
+            let wi = mul_add::<FMA>(tr, ui, mul_add::<FMA>(ti, ur, h0i));
+            // Phase advance since the previous window, w · conj(w_prev), smoothed; the
+            // nominal advance e^{-jωHOP} is taken out when it is read (see `phase`).
             let (pr, pi) = (self.win_re[i], self.win_im[i]);
-            let (ar, ai) = (wr * pr + wi * pi, wi * pr - wr * pi);
-            let (br, bi) = (ar * t1r - ai * t1i, ar * t1i + ai * t1r);
-            self.ph_re[i] = PHASE_SMOOTHING * self.ph_re[i] + br;
-            self.ph_im[i] = PHASE_SMOOTHING * self.ph_im[i] + bi;
+            let ar = mul_add::<FMA>(wr, pr, wi * pi);
+            let ai = mul_add::<FMA>(wi, pr, -(wr * pi));
+            self.ph_re[i] = mul_add::<FMA>(PHASE_SMOOTHING, self.ph_re[i], ar);
+            self.ph_im[i] = mul_add::<FMA>(PHASE_SMOOTHING, self.ph_im[i], ai);
             self.hist_re[0][i] = h1r;
             self.hist_im[0][i] = h1i;
             self.hist_re[1][i] = xr[i];
             self.hist_im[1][i] = xi[i];
             self.win_re[i] = wr;
             self.win_im[i] = wi;
-            pow[i] = wr * wr + wi * wi;
+            pow[i] = mul_add::<FMA>(wr, wr, wi * wi);
         }
         pow
     }
 }
 
-/// Energy (sum of squares) of a sub-block, with eight partial sums (vectorised).
-#[inline(always)]
-fn block_energy(block: &[f32; HOP]) -> f32 {
-    let mut e8 = [0.0f32; 8];
-    for chunk in block.chunks_exact(8) {
-        for (e, &x) in e8.iter_mut().zip(chunk) {
-            *e += x * x;
+/// Per sub-block of `samples`: its energy (sum of squares, in eight partial sums) and,
+/// unless that is below `quiet_energy`, the sums and differences of its samples mirrored
+/// about its centre — `s[k] = x[HOP/2 + k] + x[HOP/2 − 1 − k]` in `folded[..HOP/2]` and the
+/// differences in `folded[HOP/2..]`, exact as integers — which halve the DFT's work (see
+/// `dftk`).
+///
+/// A function of its own, so the DFT later reads the folded samples from memory: each is
+/// broadcast to the eight tones straight from there.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn convert(samples: &[i16], quiet_energy: f32, folded: &mut [[f32; HOP]; BATCH], energy: &mut [f32; BATCH]) {
+    for ((out, e), src) in folded.iter_mut().zip(energy.iter_mut()).zip(samples.chunks_exact(HOP)) {
+        let Some(src) = src.first_chunk::<HOP>() else { continue };
+        let mut e8 = [0.0f32; 8];
+        // (Stored in passing: it keeps the loop in eight-sample vectors; the folding below
+        // overwrites it.)
+        for (d8, s8) in out.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+            for ((a, d), &x) in e8.iter_mut().zip(d8).zip(s8) {
+                let x = f32::from(x);
+                *d = x;
+                *a += x * x;
+            }
+        }
+        let [a, b, c, d, e4, f, g, k] = e8;
+        *e = ((a + e4) + (b + f)) + ((c + g) + (d + k));
+        if *e < quiet_energy {
+            continue;
+        }
+        let (early, late) = src.split_at(HOP / 2);
+        let (sums, diffs) = out.split_at_mut(HOP / 2);
+        for (i, (s, d)) in sums.iter_mut().zip(diffs.iter_mut()).enumerate() {
+            let (p, q) = (i32::from(late[i]), i32::from(early[HOP / 2 - 1 - i]));
+            *s = (p + q) as f32;
+            *d = (p - q) as f32;
         }
     }
-    let [a, b, c, d, e, f, g, h] = e8;
-    ((a + e) + (b + f)) + ((c + g) + (d + h))
 }
 
-/// One hop of the filter bank: the sub-block's energy and, unless it is below
-/// `quiet_energy` (then the sub-block counts as silence), the Goertzel filters, the
-/// sub-block's DFT, the new 1-2-1 window, its power per tone and the phase advance since
-/// the previous window.
+/// The batch's first `n` sub-blocks (converted by `convert`): the DFTs of the loud ones,
+/// then hop by hop the window update, classification and tracking.
 ///
 /// Compiled for AVX2 with FMA as well as the baseline target, chosen at run time by
-/// `multiversion` (its dispatch is the only `unsafe` involved, inside that crate).
+/// `multiversion` (its dispatch is the only `unsafe` involved, inside that crate); both
+/// give the same numbers to float rounding (see the tests).
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn analyse_hop(bank: &mut Bank, block: &[f32; HOP], quiet_energy: f32) -> (f32, Option<[f32; 8]>) {
-    let energy = block_energy(block);
-    if energy < quiet_energy {
-        bank.step_quiet();
-        return (energy, None);
-    }
-    let pow = if target_cfg_f!(target_feature = "fma") {
-        hop_kernel::<true>(bank, block)
+fn analyse(det: &mut DtmfDetector, n: usize) {
+    if target_cfg_f!(target_feature = "fma") {
+        analyse_with::<true>(det, n);
     } else {
-        hop_kernel::<false>(bank, block)
+        analyse_with::<false>(det, n);
+    }
+}
+
+#[inline(always)]
+fn analyse_with<const FMA: bool>(det: &mut DtmfDetector, n: usize) {
+    let n = n.min(BATCH);
+    let mut loud = [false; BATCH];
+    for (l, &e) in loud.iter_mut().zip(&det.energy).take(n) {
+        *l = e >= det.quiet_energy;
+    }
+    // The loud sub-blocks' DFTs, side by side.
+    let x = if n == BATCH && loud == [true; BATCH] {
+        let [a, b, c, d] = &det.folded;
+        dftk::<FMA, 4>(&det.bank, [a, b, c, d])
+    } else {
+        let mut idx = [0usize; BATCH];
+        let mut k = 0;
+        for (h, &l) in loud.iter().enumerate().take(n) {
+            if l {
+                if let Some(slot) = idx.get_mut(k) {
+                    *slot = h;
+                }
+                k += 1;
+            }
+        }
+        let mut x = [[[0.0f32; 8]; 2]; BATCH];
+        let blk = |i: usize| det.folded.get(idx[i]).unwrap_or(&det.folded[0]);
+        match k {
+            1 => scatter(&mut x, &idx, dftk::<FMA, 1>(&det.bank, [blk(0)])),
+            2 => scatter(&mut x, &idx, dftk::<FMA, 2>(&det.bank, [blk(0), blk(1)])),
+            3 => scatter(&mut x, &idx, dftk::<FMA, 3>(&det.bank, [blk(0), blk(1), blk(2)])),
+            4 => scatter(&mut x, &idx, dftk::<FMA, 4>(&det.bank, [blk(0), blk(1), blk(2), blk(3)])),
+            _ => {}
+        }
+        x
     };
-    (energy, Some(pow))
+    for h in 0..n {
+        det.end_of_hop::<FMA>(h, loud[h], &x[h]);
+    }
+}
+
+/// Stores the DFTs of the loud sub-blocks (`idx`) in their slots of `x`.
+#[inline(always)]
+fn scatter<const K: usize>(x: &mut [[[f32; 8]; 2]; BATCH], idx: &[usize; BATCH], dfts: [[[f32; 8]; 2]; K]) {
+    for (&i, d) in idx.iter().zip(dfts) {
+        if let Some(slot) = x.get_mut(i) {
+            *slot = d;
+        }
+    }
+}
+
+/// DFTs of K sub-blocks at the eight tones, each referenced to its centre, from their
+/// folded samples (see `convert`): per tone Σ s·cos(ωm) and −Σ d·sin(ωm), one
+/// multiply-add per folded sample, tone and part (half a direct DFT's, no more than a
+/// Goertzel filter's, and no chain of dependent steps through the samples). The
+/// sub-blocks go side by side, so each weight is loaded once for all of them; with fewer
+/// than three, even and odd m go to separate sums, so there are always at least four
+/// independent chains of multiply-adds.
+#[inline(always)]
+fn dftk<const FMA: bool, const K: usize>(bank: &Bank, sd: [&[f32; HOP]; K]) -> [[[f32; 8]; 2]; K] {
+    if K >= 3 {
+        let mut acc = [[[0.0f32; 8]; 2]; K];
+        let weights = bank.dft_cos.chunks_exact(4).zip(bank.dft_sin.chunks_exact(4));
+        for (m4, (c4, n4)) in weights.enumerate() {
+            for (q, (c, n)) in c4.iter().zip(n4).enumerate() {
+                let m = 4 * m4 + q;
+                for (a, b) in acc.iter_mut().zip(sd) {
+                    let (s, d) = (b[m], b[HOP / 2 + m]);
+                    for l in 0..8 {
+                        a[0][l] = mul_add::<FMA>(c[l], s, a[0][l]);
+                        a[1][l] = mul_add::<FMA>(n[l], d, a[1][l]);
+                    }
+                }
+            }
+        }
+        acc
+    } else {
+        let mut acc = [[[[0.0f32; 8]; 2]; 2]; K];
+        let weights = bank.dft_cos.chunks_exact(2).zip(bank.dft_sin.chunks_exact(2));
+        for (m2, (c2, n2)) in weights.enumerate() {
+            for (a, b) in acc.iter_mut().zip(sd) {
+                for (q, (c, n)) in c2.iter().zip(n2).enumerate() {
+                    let m = 2 * m2 + q;
+                    let (s, d) = (b[m], b[HOP / 2 + m]);
+                    for l in 0..8 {
+                        a[q][0][l] = mul_add::<FMA>(c[l], s, a[q][0][l]);
+                        a[q][1][l] = mul_add::<FMA>(n[l], d, a[q][1][l]);
+                    }
+                }
+            }
+        }
+        acc.map(|[p, q]| [std::array::from_fn(|l| p[0][l] + q[0][l]), std::array::from_fn(|l| p[1][l] + q[1][l])])
+    }
 }
 
 /// `c·a + t`, fused where the target has FMA (the two differ only in rounding).
@@ -796,39 +938,65 @@ fn mul_add<const FMA: bool>(c: f32, a: f32, t: f32) -> f32 {
     }
 }
 
-/// The body of [`bank_step`]. The hot loop is latency-bound (each Goertzel step waits for
-/// the previous multiply-add), so the sub-block is dealt into `PARTS` interleaved parts
-/// (part q: samples q, q + PARTS, …) filtered side by side at `PARTS·ω`: four independent
-/// recurrences, eight tones per vector, each sample one broadcast load. The parts' DFTs
-/// add up with a phase shift, lane by lane.
+/// Energy (sum of squares) of a sub-block, with eight partial sums (as `convert`).
+#[cfg(test)]
+fn block_energy(block: &[f32; HOP]) -> f32 {
+    let mut e8 = [0.0f32; 8];
+    for chunk in block.chunks_exact(8) {
+        for (e, &x) in e8.iter_mut().zip(chunk) {
+            *e += x * x;
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = e8;
+    ((a + e) + (b + f)) + ((c + g) + (d + h))
+}
+
+/// One hop of the bank for a sub-block given as floats, outside the batch path: its
+/// energy and, unless it is below `quiet_energy`, the window's power per tone. The tests
+/// compare its dispatched (AVX2 and FMA) clone with [`hop_kernel`] for the baseline.
+#[cfg(test)]
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn analyse_hop(bank: &mut Bank, block: &[f32; HOP], quiet_energy: f32) -> (f32, Option<[f32; 8]>) {
+    let energy = block_energy(block);
+    if energy < quiet_energy {
+        if target_cfg_f!(target_feature = "fma") {
+            bank.step_quiet::<true>();
+        } else {
+            bank.step_quiet::<false>();
+        }
+        return (energy, None);
+    }
+    let pow = if target_cfg_f!(target_feature = "fma") {
+        hop_kernel::<true>(bank, block)
+    } else {
+        hop_kernel::<false>(bank, block)
+    };
+    (energy, Some(pow))
+}
+
+/// Folds, transforms and shifts into the bank one loud sub-block given as floats.
+#[cfg(test)]
 #[inline(always)]
 fn hop_kernel<const FMA: bool>(bank: &mut Bank, block: &[f32; HOP]) -> [f32; 8] {
-    let coef = bank.coef;
-    let mut s1 = [[0.0f32; 8]; PARTS];
-    let mut s2 = [[0.0f32; 8]; PARTS];
-    for xs in block.chunks_exact(PARTS) {
-        for (q, &x) in xs.iter().enumerate() {
-            let (Some(a), Some(b)) = (s1.get_mut(q), s2.get_mut(q)) else {
-                continue;
-            };
-            for l in 0..8 {
-                // (x − s2) does not wait for s1, shortening the dependency chain.
-                let s0 = mul_add::<FMA>(coef[l], a[l], x - b[l]);
-                b[l] = a[l];
-                a[l] = s0;
-            }
-        }
+    let mut sd = [0.0f32; HOP];
+    let (early, late) = block.split_at(HOP / 2);
+    let (sums, diffs) = sd.split_at_mut(HOP / 2);
+    for (((s, d), &p), &q) in sums.iter_mut().zip(diffs.iter_mut()).zip(late).zip(early.iter().rev()) {
+        *s = p + q;
+        *d = p - q;
     }
-    let mut xr = [0.0f32; 8];
-    let mut xi = [0.0f32; 8];
-    for q in 0..PARTS {
-        for l in 0..8 {
-            let (u, v) = (s1[q][l], s2[q][l]);
-            xr[l] = mul_add::<FMA>(bank.qa_re[q][l], u, xr[l]) - bank.qb_re[q][l] * v;
-            xi[l] = mul_add::<FMA>(bank.qa_im[q][l], u, xi[l]) - bank.qb_im[q][l] * v;
-        }
-    }
-    bank.advance(&xr, &xi)
+    let [x] = dftk::<FMA, 1>(bank, [&sd]);
+    bank.quiet_run = 0;
+    bank.advance::<FMA>(&x)
+}
+
+/// Whether the measured column frequency is (within [`OCTAVE_GUARD_HZ`]) twice the
+/// measured row frequency, from the phase advances of row `r` and column `c`. Only
+/// evaluated for windows passing every other check.
+fn is_octave(r: usize, phr: (f32, f32), c: usize, phc: (f32, f32)) -> bool {
+    let fr = ROW_FREQS.get(r).copied().unwrap_or(0.0) + small_atan2(phr.1, phr.0) * HZ_PER_RAD;
+    let fc = COL_FREQS.get(c.wrapping_sub(4)).copied().unwrap_or(0.0) + small_atan2(phc.1, phc.0) * HZ_PER_RAD;
+    (fc - 2.0 * fr).abs() < OCTAVE_GUARD_HZ
 }
 
 /// `atan2(y, x)` for the small angles the frequency check lets through (|θ| < 0.7):
@@ -869,16 +1037,21 @@ fn conj(a: (f32, f32)) -> (f32, f32) {
     (a.0, -a.1)
 }
 
-/// Index of the largest of four powers (the first on ties), without branches.
+/// Index of the largest of four powers (the first on ties), and that power.
 #[inline]
-fn argmax4(a: f32, b: f32, c: f32, d: f32) -> usize {
-    let (i, m) = (usize::from(b > a), a.max(b));
-    let (j, n) = (2 + usize::from(d > c), c.max(d));
-    if n > m {
-        j
+fn argmax4(a: f32, b: f32, c: f32, d: f32) -> (usize, f32) {
+    let max = |x: f32, y: f32| if y > x { y } else { x };
+    let m = max(max(a, b), max(c, d));
+    let i = if a == m {
+        0
+    } else if b == m {
+        1
+    } else if c == m {
+        2
     } else {
-        i
-    }
+        3
+    };
+    (i, m)
 }
 
 #[cfg(test)]
