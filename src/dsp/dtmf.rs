@@ -339,7 +339,6 @@ pub struct DtmfDetector {
     prev_energy: [f32; 2],
 
     hop: u64,
-    samples: u64,
     candidate: Option<u8>,
     candidate_hits: u32,
     active: Option<Active>,
@@ -437,7 +436,6 @@ impl DtmfDetector {
             energy: [0.0; BATCH],
             prev_energy: [0.0; 2],
             hop: 0,
-            samples: 0,
             candidate: None,
             candidate_hits: 0,
             active: None,
@@ -455,7 +453,6 @@ impl DtmfDetector {
         self.prev_energy = [0.0; 2];
         self.quiet_windows = 0;
         self.hop = 0;
-        self.samples = 0;
         self.candidate = None;
         self.candidate_hits = 0;
         self.active = None;
@@ -503,7 +500,7 @@ impl DtmfDetector {
 
     /// Analyses whole sub-blocks (`samples.len()` a multiple of HOP, at most a batch).
     fn analyse_batch(&mut self, samples: &[i16]) {
-        convert(samples, self.quiet_energy, &mut self.folded, &mut self.energy);
+        convert(samples, &mut self.folded, &mut self.energy);
         analyse(self, samples.len() / HOP);
     }
 
@@ -511,7 +508,6 @@ impl DtmfDetector {
     /// the filter history, classifies the window and tracks the outcome.
     #[inline(always)]
     fn end_of_hop<const FMA: bool>(&mut self, h: usize, loud: bool, x: &[[f32; 8]; 2]) {
-        self.samples += HOP as u64;
         let energy = self.energy.get(h).copied().unwrap_or(0.0);
         let pow = if loud {
             self.bank.quiet_run = 0;
@@ -583,12 +579,13 @@ impl DtmfDetector {
         let (pr, pc) = self.unmix(r, c - 4, self.bank.window(r), self.bank.window(c));
         // The exact checks on pr·gr and pc·gc, with the offset gains g = n / d multiplied
         // out (no division); cos θ = re / |phase| (re > 0 here).
-        let ((nr, dr), (nc, dc)) = (offset_gain(phr.0 / qr.sqrt()), offset_gain(phc.0 / qc.sqrt()));
-        let (pr, pc) = (pr * nr, pc * nc);
-        let level_ok = (pr >= self.min_power * dr) & (pc >= self.min_power * dc);
+        let ((nr, dr), (nc, dc)) = (offset_gain_of(phr.0, qr), offset_gain_of(phc.0, qc));
+        let (pr, pc) = (f64::from(pr) * nr, f64::from(pc) * nc);
+        let min_power = f64::from(self.min_power);
+        let level_ok = (pr >= min_power * dr) & (pc >= min_power * dc);
         let (pr, pc) = (pr * dc, pc * dr);
-        let twist_ok = (pc <= pr * self.normal_twist) & (pr <= pc * self.reverse_twist);
-        let ratio_ok = (pr + pc) * TONE_TO_ENERGY >= self.ratio * window_energy * (dr * dc);
+        let twist_ok = (pc <= pr * f64::from(self.normal_twist)) & (pr <= pc * f64::from(self.reverse_twist));
+        let ratio_ok = (pr + pc) * f64::from(TONE_TO_ENERGY) >= f64::from(self.ratio * window_energy) * (dr * dc);
         let ok = level_ok & twist_ok & ratio_ok
             && !(self.octave_pairs & (1 << (r * 4 + (c - 4))) != 0 && is_octave(r, phr, c, phc));
         ok.then_some((r * 4 + (c - 4)) as u8)
@@ -655,7 +652,7 @@ impl DtmfDetector {
     fn push(&mut self, d: u8, kind: DtmfEventKind) {
         let (r, c) = (usize::from(d / 4), usize::from(d % 4));
         let digit = DIGITS.get(r).and_then(|row| row.get(c)).copied().unwrap_or('?');
-        let ev = DtmfEvent { digit, kind, at_sample: self.samples };
+        let ev = DtmfEvent { digit, kind, at_sample: self.hop * HOP as u64 };
         if self.ev_len == EVENT_RING {
             // Caller stopped polling: drop the oldest rather than allocate.
             self.ev_head = (self.ev_head + 1) % EVENT_RING;
@@ -784,41 +781,57 @@ impl Bank {
     }
 }
 
-/// Per sub-block of `samples`: its energy (sum of squares, in eight partial sums) and,
-/// unless that is below `quiet_energy`, the sums and differences of its samples mirrored
-/// about its centre — `s[k] = x[HOP/2 + k] + x[HOP/2 − 1 − k]` in `folded[..HOP/2]` and the
+/// Per sub-block of `samples`: the sums and differences of its samples mirrored about its
+/// centre — `s[k] = x[HOP/2 + k] + x[HOP/2 − 1 − k]` in `folded[..HOP/2]` and the
 /// differences in `folded[HOP/2..]`, exact as integers — which halve the DFT's work (see
-/// `dftk`).
+/// `dftk`), and its energy.
 ///
 /// A function of its own, so the DFT later reads the folded samples from memory: each is
 /// broadcast to the eight tones straight from there.
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn convert(samples: &[i16], quiet_energy: f32, folded: &mut [[f32; HOP]; BATCH], energy: &mut [f32; BATCH]) {
+fn convert(samples: &[i16], folded: &mut [[f32; HOP]; BATCH], energy: &mut [f32; BATCH]) {
     for ((out, e), src) in folded.iter_mut().zip(energy.iter_mut()).zip(samples.chunks_exact(HOP)) {
         let Some(src) = src.first_chunk::<HOP>() else { continue };
-        let mut e8 = [0.0f32; 8];
-        // (Stored in passing: it keeps the loop in eight-sample vectors; the folding below
-        // overwrites it.)
-        for (d8, s8) in out.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
-            for ((a, d), &x) in e8.iter_mut().zip(d8).zip(s8) {
-                let x = f32::from(x);
-                *d = x;
-                *a += x * x;
-            }
+        *e = fold(src, out);
+    }
+}
+
+/// Folds one sub-block (see `convert`) and returns its energy, taken from the folded
+/// values (`s² + d² = 2(p² + q²)`) while they are still in registers: converting and
+/// squaring the samples in a pass of their own cost more than the DFT's saving on the
+/// fold. Lanes of eight for the first 16 pairs, four for the last.
+#[inline(always)]
+fn fold(src: &[i16; HOP], out: &mut [f32; HOP]) -> f32 {
+    const H: usize = HOP / 2;
+    let mut e8 = [0.0f32; 8];
+    for j in 0..2 {
+        let mut s8 = [0.0f32; 8];
+        let mut d8 = [0.0f32; 8];
+        for l in 0..8 {
+            let (p, q) = (i32::from(src[H + 8 * j + l]), i32::from(src[H - 1 - 8 * j - l]));
+            s8[l] = (p + q) as f32;
+            d8[l] = (p - q) as f32;
         }
-        let [a, b, c, d, e4, f, g, k] = e8;
-        *e = ((a + e4) + (b + f)) + ((c + g) + (d + k));
-        if *e < quiet_energy {
-            continue;
-        }
-        let (early, late) = src.split_at(HOP / 2);
-        let (sums, diffs) = out.split_at_mut(HOP / 2);
-        for (i, (s, d)) in sums.iter_mut().zip(diffs.iter_mut()).enumerate() {
-            let (p, q) = (i32::from(late[i]), i32::from(early[HOP / 2 - 1 - i]));
-            *s = (p + q) as f32;
-            *d = (p - q) as f32;
+        out[8 * j..8 * j + 8].copy_from_slice(&s8);
+        out[H + 8 * j..H + 8 * j + 8].copy_from_slice(&d8);
+        for l in 0..8 {
+            e8[l] += s8[l] * s8[l] + d8[l] * d8[l];
         }
     }
+    let mut s4 = [0.0f32; 4];
+    let mut d4 = [0.0f32; 4];
+    for l in 0..4 {
+        let (p, q) = (i32::from(src[H + 16 + l]), i32::from(src[H - 17 - l]));
+        s4[l] = (p + q) as f32;
+        d4[l] = (p - q) as f32;
+    }
+    out[16..20].copy_from_slice(&s4);
+    out[H + 16..H + 20].copy_from_slice(&d4);
+    for l in 0..4 {
+        e8[l] += s4[l] * s4[l] + d4[l] * d4[l];
+    }
+    let [a, b, c, d, e4, f, g, k] = e8;
+    (((a + e4) + (b + f)) + ((c + g) + (d + k))) * 0.5
 }
 
 /// The batch's first `n` sub-blocks (converted by `convert`): the DFTs of the loud ones,
@@ -839,22 +852,36 @@ fn analyse(det: &mut DtmfDetector, n: usize) {
 #[inline(always)]
 fn analyse_with<const FMA: bool>(det: &mut DtmfDetector, n: usize) {
     let n = n.min(BATCH);
-    let mut loud = [false; BATCH];
-    for (l, &e) in loud.iter_mut().zip(&det.energy).take(n) {
-        *l = e >= det.quiet_energy;
+    let mut mask = 0u32;
+    for (h, &e) in det.energy.iter().enumerate().take(n) {
+        mask |= u32::from(e >= det.quiet_energy) << h;
+    }
+    if mask == 0 && det.bank.quiet_run == 3 && det.active.is_none() {
+        // Silence with nothing in progress: the bank is at rest and every window is
+        // rejected unexamined, so the hops only need counting (what `end_of_hop` would
+        // do, in one step).
+        det.hop += n as u64;
+        let e = &det.energy;
+        det.prev_energy = match n {
+            1 => [det.prev_energy[1], e[0]],
+            _ => [e[n - 2], e[n - 1]],
+        };
+        det.quiet_windows = 2;
+        det.candidate = None;
+        det.candidate_hits = 0;
+        return;
     }
     // The loud sub-blocks' DFTs, side by side.
-    let x = if n == BATCH && loud == [true; BATCH] {
+    let full = (1u32 << n) - 1;
+    let x = if mask == full && n == BATCH {
         let [a, b, c, d] = &det.folded;
         dftk::<FMA, 4>(&det.bank, [a, b, c, d])
     } else {
         let mut idx = [0usize; BATCH];
         let mut k = 0;
-        for (h, &l) in loud.iter().enumerate().take(n) {
-            if l {
-                if let Some(slot) = idx.get_mut(k) {
-                    *slot = h;
-                }
+        for h in 0..n {
+            if mask & (1 << h) != 0 {
+                idx[k] = h;
                 k += 1;
             }
         }
@@ -869,8 +896,8 @@ fn analyse_with<const FMA: bool>(det: &mut DtmfDetector, n: usize) {
         }
         x
     };
-    for h in 0..n {
-        det.end_of_hop::<FMA>(h, loud[h], &x[h]);
+    for (h, xh) in x.iter().enumerate().take(n) {
+        det.end_of_hop::<FMA>(h, mask & (1 << h) != 0, xh);
     }
 }
 
@@ -1027,6 +1054,17 @@ fn offset_gain(cos_theta: f32) -> (f32, f32) {
     (1.0 + half_sin2 * (1.0 / 3.0), half_cos2 * half_cos2)
 }
 
+/// [`offset_gain`] of `cos θ = re / √q` (re > 0), multiplied out so that it takes a
+/// square root but no division (a division's latency sits on the path to every tone
+/// window's verdict): with m = √q, n/d = 2m(7m − re) / (3(m + re)²). In f64, because m
+/// grows with the square of the signal and the products would overflow f32.
+#[inline]
+fn offset_gain_of(re: f32, q: f32) -> (f64, f64) {
+    let (m, re) = (f64::from(q.sqrt()), f64::from(re));
+    let s = m + re;
+    (2.0 * m * (7.0 * m - re), 3.0 * s * s)
+}
+
 #[inline]
 fn cmul(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
     (a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0)
@@ -1040,18 +1078,8 @@ fn conj(a: (f32, f32)) -> (f32, f32) {
 /// Index of the largest of four powers (the first on ties), and that power.
 #[inline]
 fn argmax4(a: f32, b: f32, c: f32, d: f32) -> (usize, f32) {
-    let max = |x: f32, y: f32| if y > x { y } else { x };
-    let m = max(max(a, b), max(c, d));
-    let i = if a == m {
-        0
-    } else if b == m {
-        1
-    } else if c == m {
-        2
-    } else {
-        3
-    };
-    (i, m)
+    let pick = |(i, x): (usize, f32), (j, y): (usize, f32)| if y > x { (j, y) } else { (i, x) };
+    pick(pick((0, a), (1, b)), pick((2, c), (3, d)))
 }
 
 #[cfg(test)]

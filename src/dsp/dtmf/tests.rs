@@ -474,6 +474,14 @@ fn dispatched_and_baseline_kernels_agree() {
         let (e, pow) = analyse_hop(&mut fast, &block, 0.0);
         let want = hop_kernel::<false>(&mut base, &block);
         assert!((e - block_energy(&block)).abs() <= 1e-6 * e.max(1.0));
+        // The batch path's conversion: exact folds, and the energy to float rounding.
+        let (mut folded, mut energy) = ([[0.0; HOP]; BATCH], [0.0; BATCH]);
+        convert(hop, &mut folded, &mut energy);
+        for k in 0..HOP / 2 {
+            let (p, q) = (block[HOP / 2 + k], block[HOP / 2 - 1 - k]);
+            assert_eq!((folded[0][k], folded[0][HOP / 2 + k]), (p + q, p - q));
+        }
+        assert!((energy[0] - e).abs() <= 1e-6 * e.max(1.0), "{} {e}", energy[0]);
         let pow = pow.unwrap_or_default();
         for (p, w) in pow.iter().zip(&want) {
             assert!(
