@@ -331,8 +331,8 @@ pub struct DtmfDetector {
     /// Samples of the running sub-block, analysed once it is full.
     block: [i16; HOP],
     fill: usize,
-    /// The batch being analysed: per sub-block its energy and, unless it is quiet, the
-    /// sums and differences of its samples mirrored about its centre (see `convert`).
+    /// The batch being analysed: per sub-block its energy and the sums and differences of
+    /// its samples mirrored about its centre (see `convert`).
     folded: [[f32; HOP]; BATCH],
     energy: [f32; BATCH],
 
