@@ -31,7 +31,10 @@ pub enum AnalyzeError {
     Zones(String),
 }
 
-/// One thing heard, at a time in seconds from the start of the file.
+/// One thing heard, at a time in seconds from the start of the file: for DTMF digits and
+/// R2 MF signals when the tone began (the detector's decision time less its minimum on
+/// time, ±5 ms), for caller ID when the message ended, and for progress and fax tones when
+/// the detector recognised them (a busy tone after about two cadence cycles).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Finding {
@@ -111,7 +114,6 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
             .map(|z| all.iter().find(|b| b.name == *z).cloned().ok_or_else(|| AnalyzeError::Zone(z.clone())))
             .collect::<Result<_, _>>()?
     };
-    let secs = |sample: u64| sample as f64 / f64::from(SAMPLE_RATE);
     let mut dtmf = DtmfDetector::new(DtmfRxConfig::default());
     let mut cid = CallerIdDetector::new(CidDetect::Auto);
     let mut fax = FaxToneDetector::new();
@@ -124,14 +126,10 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
         .map(|d| (d, R2MfDetector::new(d, R2MfRxConfig::default()), None))
         .collect();
     let mut out = Vec::new();
+    let mut digits = DigitTimes::default();
     for block in samples.chunks(crate::dsp::FRAME_SAMPLES) {
         dtmf.process(block);
-        while let Some(ev) = dtmf.poll_event() {
-            if let DtmfEventKind::End { duration_ms } = ev.kind {
-                let began = ev.at_sample.saturating_sub(u64::from(duration_ms) * 8);
-                out.push(Finding::Dtmf { at: secs(began), digit: ev.digit, duration_ms });
-            }
-        }
+        digits.drain(&mut dtmf, &mut out);
         cid.process(block);
         while let Some(r) = cid.poll() {
             out.push(Finding::CallerId { at: secs(r.end_sample), format: r.format.name().into(), message: r.message });
@@ -148,19 +146,73 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
         }
         for (dir, d, on) in &mut r2 {
             d.process(block);
-            while let Some(ev) = d.poll() {
-                if let Some((sig, t0)) = on.take() {
-                    let duration_ms = (ev.at_sample.saturating_sub(t0) / 8) as u32;
-                    let direction = if *dir == R2Direction::Forward { "forward" } else { "backward" };
-                    let signal = signal_char(sig).unwrap_or('?');
-                    out.push(Finding::R2Mf { at: secs(t0), direction: direction.into(), signal, duration_ms });
-                }
-                *on = ev.signal.map(|s| (s, ev.at_sample));
-            }
+            drain_r2(*dir, d, on, &mut out);
         }
+    }
+    // A digit or signal still on when the recording stops (or stopping just before) ends
+    // only after the detectors' minimum off time: run them on past the end so it is
+    // reported, with its duration up to the end of the file.
+    let tail = [0i16; FLUSH_MS as usize * 8];
+    dtmf.process(&tail);
+    digits.drain(&mut dtmf, &mut out);
+    for (dir, d, on) in &mut r2 {
+        d.process(&tail);
+        drain_r2(*dir, d, on, &mut out);
     }
     out.sort_by(|a, b| a.at().total_cmp(&b.at()));
     Ok(out)
+}
+
+/// Longer than any detector's minimum off time at its defaults.
+const FLUSH_MS: u32 = 100;
+
+fn secs(sample: u64) -> f64 {
+    sample as f64 / f64::from(SAMPLE_RATE)
+}
+
+/// Samples of `ms` at 8 kHz.
+fn ms_samples(ms: u32) -> u64 {
+    u64::from(ms) * u64::from(SAMPLE_RATE) / 1000
+}
+
+/// Turns the DTMF detector's Begin/End events into digits with their start times.
+#[derive(Default)]
+struct DigitTimes {
+    /// Start of the digit on now (Begin comes the minimum on time after it).
+    began: Option<u64>,
+}
+
+impl DigitTimes {
+    fn drain(&mut self, dtmf: &mut DtmfDetector, out: &mut Vec<Finding>) {
+        let cfg = DtmfRxConfig::default();
+        while let Some(ev) = dtmf.poll_event() {
+            match ev.kind {
+                DtmfEventKind::Begin => self.began = Some(ev.at_sample.saturating_sub(ms_samples(cfg.min_on_ms))),
+                DtmfEventKind::End { duration_ms } => {
+                    // (End comes the minimum off time after the tone stopped.)
+                    let from_end = ev.at_sample.saturating_sub(ms_samples(cfg.min_off_ms + duration_ms));
+                    let began = self.began.take().unwrap_or(from_end);
+                    out.push(Finding::Dtmf { at: secs(began), digit: ev.digit, duration_ms });
+                }
+            }
+        }
+    }
+}
+
+/// The R2 MF signals `d` has decided since the last call, with their start times and
+/// durations (each decision comes the detector's minimum on or off time late).
+fn drain_r2(dir: R2Direction, d: &mut R2MfDetector, on: &mut Option<(u8, u64)>, out: &mut Vec<Finding>) {
+    let cfg = R2MfRxConfig::default();
+    while let Some(ev) = d.poll() {
+        if let Some((sig, t0)) = on.take() {
+            let ended = ev.at_sample.saturating_sub(ms_samples(cfg.min_off_ms));
+            let duration_ms = (ended.saturating_sub(t0) * 1000 / u64::from(SAMPLE_RATE)) as u32;
+            let direction = if dir == R2Direction::Forward { "forward" } else { "backward" };
+            let signal = signal_char(sig).unwrap_or('?');
+            out.push(Finding::R2Mf { at: secs(t0), direction: direction.into(), signal, duration_ms });
+        }
+        *on = ev.signal.map(|s| (s, ev.at_sample.saturating_sub(ms_samples(cfg.min_on_ms))));
+    }
 }
 
 /// Measures a repeating tone's frequencies and cadence (the learning mode), if there is one.

@@ -137,3 +137,57 @@ fn a_fax_tone_from_sox_and_bad_input_are_reported() {
     let (ok, text) = analyze(&[quiet.to_str().unwrap(), "--zone", "atlantis"]);
     assert!(!ok && text.contains("atlantis"), "{text}");
 }
+
+#[test]
+fn digits_and_r2_signals_are_timed_from_their_start_and_kept_when_the_file_ends_on_them() {
+    use trunkd::analyze::{analyze_samples, AnalyzeOptions, Finding};
+    use trunkd::dsp::r2mf::{R2Direction, R2MfGenerator};
+    let opts = AnalyzeOptions { zones: vec!["cn".into()] };
+    // Digits at known starts (80 ms on, 80 ms off from 300 ms), the recording cut 60 ms
+    // into the last one.
+    let mut x = silence(300);
+    let mut dtmf = DtmfGenerator::new(DtmfTxConfig::default());
+    dtmf.push_digits("147");
+    let mut buf = vec![0i16; 8 * (160 * 2 + 60)];
+    dtmf.fill(&mut buf);
+    x.extend(buf);
+    let found = analyze_samples(&x, &opts).unwrap();
+    let digits: Vec<(char, f64, u32)> = found
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Dtmf { at, digit, duration_ms } => Some((*digit, *at, *duration_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits.iter().map(|d| d.0).collect::<String>(), "147", "{found:?}");
+    for (i, (d, at, _)) in digits.iter().enumerate() {
+        let want = 0.300 + 0.160 * i as f64;
+        assert!((at - want).abs() <= 0.010, "{d} at {at}, sent at {want}");
+    }
+    assert!((digits[0].2 as i64 - 80).abs() <= 10, "{digits:?}");
+    // The cut digit lasted 60 ms in the file: it is reported, with about that duration.
+    assert!((digits[2].2 as i64 - 60).abs() <= 10, "{digits:?}");
+
+    // An R2 forward signal from 200 ms, 150 ms long, then one still on at the end.
+    let mut g = R2MfGenerator::new(R2Direction::Forward, -8.0);
+    let mut x = silence(200);
+    let mut buf = vec![0i16; 8 * 150];
+    g.set_signal(Some(1));
+    g.fill(&mut buf);
+    x.extend(&buf);
+    x.extend(silence(100));
+    g.set_signal(Some(5));
+    g.fill(&mut buf);
+    x.extend(&buf);
+    let r2: Vec<(char, f64, u32)> = analyze_samples(&x, &opts)
+        .unwrap()
+        .into_iter()
+        .filter_map(|f| match f {
+            Finding::R2Mf { at, signal, duration_ms, .. } => Some((signal, at, duration_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(r2.len(), 2, "{r2:?}");
+    assert!((r2[0].1 - 0.200).abs() <= 0.010 && (r2[0].2 as i64 - 150).abs() <= 12, "{r2:?}");
+    assert!((r2[1].1 - 0.450).abs() <= 0.010 && (r2[1].2 as i64 - 150).abs() <= 12, "{r2:?}");
+}

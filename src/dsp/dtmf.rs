@@ -44,8 +44,8 @@
 //!   rejected: they would fail the level or energy-ratio check anyway). Other windows
 //!   face bounds on level and energy ratio (first a looser one that needs no search for
 //!   the strongest bins), then the neighbour-bin and frequency checks, all with adds,
-//!   multiplies and compares; only windows passing those take a square root and a
-//!   division per tone, and the `atan2` pair only runs for the three digits whose tones
+//!   multiplies and compares; only windows passing those take a square root per tone
+//!   (and no division), and the `atan2` pair only runs for the three digits whose tones
 //!   can come near an octave.
 
 use std::collections::VecDeque;
@@ -852,6 +852,9 @@ fn analyse(det: &mut DtmfDetector, n: usize) {
 #[inline(always)]
 fn analyse_with<const FMA: bool>(det: &mut DtmfDetector, n: usize) {
     let n = n.min(BATCH);
+    if n == 0 {
+        return;
+    }
     let mut mask = 0u32;
     for (h, &e) in det.energy.iter().enumerate().take(n) {
         mask |= u32::from(e >= det.quiet_energy) << h;
@@ -965,7 +968,8 @@ fn mul_add<const FMA: bool>(c: f32, a: f32, t: f32) -> f32 {
     }
 }
 
-/// Energy (sum of squares) of a sub-block, with eight partial sums (as `convert`).
+/// Energy (sum of squares) of a sub-block, with eight partial sums: the reference for
+/// `convert`, which takes it from the folded values.
 #[cfg(test)]
 fn block_energy(block: &[f32; HOP]) -> f32 {
     let mut e8 = [0.0f32; 8];

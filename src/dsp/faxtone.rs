@@ -67,7 +67,7 @@ pub const FAX_TONE_RATIO: f32 = 0.8;
 const MIN_LEVEL_DBM0: f32 = -43.0;
 /// CNG band: T.30 allows ±38 Hz.
 const CNG_BAND: [f32; 4] = [1070.0, 1090.0, 1110.0, 1130.0];
-/// ANS band: V.25 allows ±15 Hz. Index 1 (2100 Hz) is used for phase and envelope.
+/// ANS band: V.25 allows ±15 Hz. Index 0 (2100 Hz) is used for phase and envelope.
 const ANS_BAND: [f32; 3] = [2100.0, 2088.0, 2112.0];
 const CNG_MIN_MS: u32 = 400;
 const CNG_MAX_MS: u32 = 800;

@@ -1,6 +1,6 @@
 //! Single-bin spectral measurement (Goertzel), for tone checks outside the DTMF hot path.
 //!
-//! The DTMF detector runs its own eight-lane Goertzel bank; this is the simple scalar form
+//! The DTMF detector runs its own eight-tone folded DFT; this is the simple scalar form
 //! for occasional measurements (call-progress tone checks, tests, tools).
 
 use crate::dsp::SAMPLE_RATE;
