@@ -72,6 +72,9 @@ fn demo_serves_ctl_and_drains_on_sigint() {
     assert!(!calls.contains("13800138000"), "caller numbers are masked: {calls}");
     let (ok, err) = ctl(&sock, &["hangup", "99999"]);
     assert!(!ok && err.contains("no call 99999"), "{err}");
+    // A call whose script cannot start is refused, not placed to hear the fallback.
+    let (ok, err) = ctl(&sock, &["originate", "pri-1", "100", "--script", "no-such.lua"]);
+    assert!(!ok && err.contains("script cannot start") && err.contains("no-such.lua"), "{err}");
 
     // A recording is being written (the IVR answered) before we interrupt.
     let calls_dir = dir.path().join("recordings/calls");

@@ -58,6 +58,16 @@ pub trait AppMaker: Send {
     /// Never fails: a route whose application cannot be built gets one that tells the
     /// caller and clears (the maker logs why).
     fn make(&mut self, route: &crate::config::RouteConfig, call: &CallInfo) -> Box<dyn Application>;
+
+    /// For a call the operator places: the application, or why it cannot start. Better a
+    /// refusal the operator sees than a call whose far end only hears the fallback.
+    fn make_checked(
+        &mut self,
+        route: &crate::config::RouteConfig,
+        call: &CallInfo,
+    ) -> Result<Box<dyn Application>, String> {
+        Ok(self.make(route, call))
+    }
 }
 
 /// The built-in applications only.
@@ -91,6 +101,8 @@ pub enum OriginateError {
     ShuttingDown,
     #[error("this engine runs no scripts")]
     NoScripts,
+    #[error("script cannot start: {0}")]
+    Script(String),
 }
 
 struct Chan {
@@ -835,7 +847,9 @@ impl Engine {
             answered: false,
             vars: Default::default(),
         };
-        let app = maker.make(&crate::config::RouteConfig::script(script, Vec::new()), &info);
+        let app = maker
+            .make_checked(&crate::config::RouteConfig::script(script, Vec::new()), &info)
+            .map_err(OriginateError::Script)?;
         self.originate(group, called, caller, Some(app))
     }
 

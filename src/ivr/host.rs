@@ -58,6 +58,11 @@ impl AppMaker for ScriptHost {
             }
         }
     }
+
+    fn make_checked(&mut self, route: &RouteConfig, call: &CallInfo) -> Result<Box<dyn Application>, String> {
+        let Some(name) = &route.script else { return Ok(BuiltinApps.make(route, call)) };
+        self.script(name, &route.args).map(|app| Box::new(app) as Box<dyn Application>)
+    }
 }
 
 /// What a caller gets when the script cannot even start: the announcement, then clear.
