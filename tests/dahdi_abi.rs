@@ -75,6 +75,7 @@ fn table() -> Vec<Entry> {
         DAHDI_SPECIFY,
         DAHDI_SETLAW,
         DAHDI_SETLINEAR,
+        DAHDI_SETCADENCE,
         DAHDI_GETRXBITS,
         DAHDI_SETTXBITS,
         DAHDI_GETVERSION,
@@ -124,6 +125,7 @@ fn table() -> Vec<Entry> {
         DAHDI_FLUSH_BOTH,
         DAHDI_FLUSH_EVENT,
         DAHDI_FLUSH_ALL,
+        DAHDI_MAX_CADENCE,
         DAHDI_IOMUX_READ,
         DAHDI_IOMUX_WRITE,
         DAHDI_IOMUX_WRITEEMPTY,
@@ -197,6 +199,7 @@ fn table() -> Vec<Entry> {
     size!(dahdi_bufferinfo, DahdiBufferinfo);
     size!(dahdi_versioninfo, DahdiVersioninfo);
     size!(dahdi_echocanparams, DahdiEchocanparams);
+    size!(dahdi_ring_cadence, DahdiRingCadence);
     #[rustfmt::skip]
     offsets!(dahdi_params, DahdiParams, channo, spanno, chanpos, sigtype, sigcap, rxisoffhook, rxbits, txbits,
         txhooksig, rxhooksig, curlaw, idlebits, name, prewinktime, preflashtime, winktime, flashtime, starttime,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # trunkd.sh [TRUNKD]: trunkd on the real DAHDI driver in QEMU (see README.md).
 # Two daemons on six looped dahdi_dynamic_loc spans place and answer a PRI call, an
-# E&M call over CAS and a loop-start call over E&M hook signalling, each with audio
+# E&M call over CAS and loop-start calls both ways between an FXO and an FXS port, each with audio
 # checked both ways, then see alarms when a span goes away and clear when it returns.
 # Exit: 0 pass, 77 skipped (no QEMU/packages), anything else failure.
 set -euo pipefail

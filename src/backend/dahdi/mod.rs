@@ -42,6 +42,8 @@ const HDLC_BUFSIZE: usize = 1024;
 const RX_RING: usize = 3;
 /// Silence blocks written when a channel opens: the transmit side's jitter slack.
 const TX_PRIME: usize = 2;
+/// The driver's ring cadence on FXS ports (see `open_chan`): longer than any zone's ring.
+const RING_HOLD_MS: [std::ffi::c_int; 2] = [10_000, 4_000];
 /// How often alarms and line counters are re-read without an ALARM/NOALARM event.
 const STAT_EVERY: Duration = Duration::from_secs(1);
 /// The driver's channel numbers are scanned up to here (DAHDI_MAX_CHANNELS of old drivers
@@ -643,6 +645,16 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
         if let Some(taps) = s.echo_taps {
             sys::echocancel(&fd, taps)
                 .map_err(setup("ECHOCANCEL_PARAMS (is an echocanceller= line in system.conf?)"))?;
+        }
+        // An FXS port: our stack plays the line's ring cadence (RING and RINGOFF per its
+        // zone), so the driver's own, from the zone system.conf loaded, must not end a ring
+        // early (a 2 s US ring under a 1 s China zone): one long ring-on, with a rest
+        // should we ever stop driving it.
+        // (Not fatal: rings would be only as long as that zone's.)
+        if c.path == PathKind::Fxs && p.sigtype & sys::__DAHDI_SIG_FXO != 0 {
+            if let Err(e) = sys::set_cadence(&fd, &RING_HOLD_MS) {
+                tracing::warn!(span = %s.name, chan = c.number, channo, "DAHDI SETCADENCE: {e}");
+            }
         }
     } else {
         if p.sigtype == sys::DAHDI_SIG_CLEAR {

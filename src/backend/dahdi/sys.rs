@@ -255,6 +255,17 @@ pub struct DahdiEchocanparams {
     pub param_count: u32,
 }
 
+/// Entries of a ring cadence (`DAHDI_MAX_CADENCE`).
+pub const DAHDI_MAX_CADENCE: c_int = 16;
+
+/// `struct dahdi_ring_cadence` (SETCADENCE): ring-on and ring-off times in ms,
+/// alternating, up to the first 0.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DahdiRingCadence {
+    pub ringcadence: [c_int; DAHDI_MAX_CADENCE as usize],
+}
+
 impl_zeroed!(DahdiParams, DahdiSpaninfo, DahdiBufferinfo, DahdiVersioninfo, DahdiEchocanparams);
 
 /// A NUL-terminated (or full-length) C string in a byte array, lossily as UTF-8.
@@ -285,7 +296,9 @@ macro_rules! dahdi_ioctl {
 
 /// The raw `unsafe fn(fd, *T)` calls stay private to this module; the numbers are re-exported.
 mod raw {
-    use super::{DahdiBufferinfo, DahdiEchocanparams, DahdiParams, DahdiSpaninfo, DahdiVersioninfo, DAHDI_CODE};
+    use super::{
+        DahdiBufferinfo, DahdiEchocanparams, DahdiParams, DahdiRingCadence, DahdiSpaninfo, DahdiVersioninfo, DAHDI_CODE,
+    };
     use std::ffi::c_int;
 
     dahdi_ioctl!(R DAHDI_GET_BLOCKSIZE, get_blocksize, 1, c_int);
@@ -306,6 +319,7 @@ mod raw {
     dahdi_ioctl!(W DAHDI_SPECIFY, specify, 38, c_int);
     dahdi_ioctl!(W DAHDI_SETLAW, setlaw, 39, c_int);
     dahdi_ioctl!(W DAHDI_SETLINEAR, setlinear, 40, c_int);
+    dahdi_ioctl!(W DAHDI_SETCADENCE, setcadence, 42, DahdiRingCadence);
     dahdi_ioctl!(R DAHDI_GETRXBITS, getrxbits, 43, c_int);
     dahdi_ioctl!(W DAHDI_SETTXBITS, settxbits, 43, c_int);
     dahdi_ioctl!(W DAHDI_TIMERCONFIG, timerconfig, 47, c_int);
@@ -319,9 +333,9 @@ mod raw {
 pub use raw::{
     DAHDI_AUDIOMODE, DAHDI_CHANNO, DAHDI_ECHOCANCEL_PARAMS, DAHDI_FLUSH, DAHDI_GETEVENT, DAHDI_GETRXBITS,
     DAHDI_GETVERSION, DAHDI_GET_BLOCKSIZE, DAHDI_GET_BUFINFO, DAHDI_GET_PARAMS, DAHDI_HDLCFCSMODE, DAHDI_HOOK,
-    DAHDI_IOMUX, DAHDI_SETLAW, DAHDI_SETLINEAR, DAHDI_SETPOLARITY, DAHDI_SETTXBITS, DAHDI_SET_BLOCKSIZE,
-    DAHDI_SET_BUFINFO, DAHDI_SET_PARAMS, DAHDI_SHUTDOWN, DAHDI_SPANSTAT, DAHDI_SPECIFY, DAHDI_STARTUP, DAHDI_TIMERACK,
-    DAHDI_TIMERCONFIG,
+    DAHDI_IOMUX, DAHDI_SETCADENCE, DAHDI_SETLAW, DAHDI_SETLINEAR, DAHDI_SETPOLARITY, DAHDI_SETTXBITS,
+    DAHDI_SET_BLOCKSIZE, DAHDI_SET_BUFINFO, DAHDI_SET_PARAMS, DAHDI_SHUTDOWN, DAHDI_SPANSTAT, DAHDI_SPECIFY,
+    DAHDI_STARTUP, DAHDI_TIMERACK, DAHDI_TIMERCONFIG,
 };
 
 /// The shape of every raw call generated above.
@@ -764,6 +778,16 @@ pub fn set_law(fd: impl AsFd, law: DahdiLaw) -> nix::Result<()> {
 /// SETLINEAR: 16-bit linear samples (blocks twice as long) instead of G.711.
 pub fn set_linear(fd: impl AsFd, on: bool) -> nix::Result<()> {
     set_int(fd, raw::setlinear, c_int::from(on))
+}
+
+/// SETCADENCE (FXS ports): the ring cadence the driver plays on RING, in ms (on, off, …;
+/// at most `DAHDI_MAX_CADENCE` entries, the rest are dropped).
+pub fn set_cadence(fd: impl AsFd, on_off_ms: &[c_int]) -> nix::Result<()> {
+    let mut c = DahdiRingCadence { ringcadence: [0; DAHDI_MAX_CADENCE as usize] };
+    for (dst, &ms) in c.ringcadence.iter_mut().zip(on_off_ms) {
+        *dst = ms;
+    }
+    ioctl_in(fd, raw::setcadence, &c).map(drop)
 }
 
 /// GETRXBITS: the received ABCD bits, masked with 0xF (the driver sets higher bits too,

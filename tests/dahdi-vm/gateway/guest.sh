@@ -59,15 +59,17 @@ fi
 ctl a spans
 ctl b spans
 
-# call LABEL A-GROUP NUMBER B-GROUP: A originates with caller.lua, B answers with
-# answer.lua; each script logs the digits it heard.
+# call LABEL FROM-GROUP NUMBER TO-GROUP [FROM]: daemon FROM (a, or b) originates with
+# caller.lua, the other answers with answer.lua; each script logs the digits it heard.
 calls=0
 call() {
     calls=$((calls + 1))
+    from=${5:-a}
+    if [ "$from" = a ]; then to=b; else to=a; fi
     # Right after a D-channel comes (back) up the B-channels are being restarted: a
     # refusal then is "no idle channel yet"; try again for a few seconds, as a user would.
     tries=0
-    until ctl a originate "$2" "$3" --script caller.lua >/tmp/originate.out 2>&1; do
+    until ctl "$from" originate "$2" "$3" --script caller.lua >/tmp/originate.out 2>&1; do
         tries=$((tries + 1))
         if [ $tries -ge 10 ]; then
             cat /tmp/originate.out
@@ -76,15 +78,15 @@ call() {
         fi
         sleep 1
     done
-    if wait_for /tmp/a.log "caller on $2/.* heard 2580" 40; then
-        pass "$1: A heard B's digits 2580"
+    if wait_for /tmp/$from.log "caller on $2/.* heard 2580" 40; then
+        pass "$1: the caller heard the called side's digits 2580"
     else
-        fail "$1: A did not hear B's digits"
+        fail "$1: the caller did not hear the called side's digits"
     fi
-    if wait_for /tmp/b.log "answer on $4/.* heard 1379" 20; then
-        pass "$1: B heard A's digits 1379"
+    if wait_for /tmp/$to.log "answer on $4/.* heard 1379" 20; then
+        pass "$1: the called side heard the caller's digits 1379"
     else
-        fail "$1: B did not hear A's digits"
+        fail "$1: the called side did not hear the caller's digits"
     fi
     # both ends cleared
     if wait_count /tmp/a.log "cleared: NORMAL_CLEARING" $calls 20 && wait_count /tmp/b.log "cleared: NORMAL_CLEARING" $calls 20; then
@@ -97,7 +99,8 @@ call() {
 
 call "PRI call over real B-channels" pri-net 100 pri-user
 call "E&M call over real CAS bits" cas-a 200 cas-b
-call "loop-start call over E&M hook signalling" co-line 300 extension
+call "loop-start call from the FXO port (real FXS/FXO signalling)" co-line 300 extension
+call "loop-start call to the FXO port: the FXS port rings it" extension 400 co-line b
 ctl a spans
 ctl b spans
 

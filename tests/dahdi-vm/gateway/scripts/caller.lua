@@ -2,8 +2,11 @@
 -- side's "2580#" (up to three rounds, see answer.lua), send "1379#" three times, hang up.
 local heard = ""
 for _ = 1, 3 do
-  heard = call:collect { max = 5, terminators = "#", timeout = 10000, interdigit = 3000 }
-  if heard == "2580" then break end
+  heard = heard .. call:collect { max = 5, terminators = "#", timeout = 10000, interdigit = 3000 } .. " "
+  if heard:find("2580", 1, true) then
+    heard = "2580"
+    break
+  end
 end
 trunkd.log("info", "caller on " .. call.device .. " heard " .. heard)
 for _ = 1, 3 do
