@@ -182,6 +182,15 @@ pub struct DahdiLineConfig {
     pub echo_cancel: Option<u32>,
 }
 
+/// Echo canceller taps DAHDI takes (`echo_cancel`), and how to say so.
+const ECHO_TAPS: std::ops::RangeInclusive<u32> = 8..=1024;
+const ECHO_TAPS_HINT: &str = "taps: 8..=1024 (8 per ms, e.g. 128)";
+
+/// Whether `echo_cancel` is set to a tap count the driver refuses.
+fn bad_echo_taps(echo_cancel: Option<u32>) -> bool {
+    echo_cancel.is_some_and(|t| !ECHO_TAPS.contains(&t))
+}
+
 /// A list of channel numbers written as ranges ("1-15,17-31").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelList(pub Vec<u32>);
@@ -462,8 +471,8 @@ impl Config {
                 (BackendKind::Dahdi, Some(d)) if d.span == 0 => {
                     err(format!("span[{i}].dahdi.span"), "DAHDI spans are numbered from 1".into())
                 }
-                (BackendKind::Dahdi, Some(d)) if d.echo_cancel.is_some_and(|t| !(8..=1024).contains(&t)) => {
-                    err(format!("span[{i}].dahdi.echo_cancel"), "taps: 8..=1024 (8 per ms, e.g. 128)".into())
+                (BackendKind::Dahdi, Some(d)) if bad_echo_taps(d.echo_cancel) => {
+                    err(format!("span[{i}].dahdi.echo_cancel"), ECHO_TAPS_HINT.into())
                 }
                 _ => {}
             }
@@ -496,8 +505,8 @@ impl Config {
                     err(format!("line[{i}].dahdi"), "a DAHDI line needs `dahdi = { channels = \"1-4\" }`".into())
                 }
                 (BackendKind::Sim, Some(_)) => err(format!("line[{i}].dahdi"), "only for `backend = \"dahdi\"`".into()),
-                (BackendKind::Dahdi, Some(d)) if d.echo_cancel.is_some_and(|t| !(8..=1024).contains(&t)) => {
-                    err(format!("line[{i}].dahdi.echo_cancel"), "taps: 8..=1024 (8 per ms, e.g. 128)".into())
+                (BackendKind::Dahdi, Some(d)) if bad_echo_taps(d.echo_cancel) => {
+                    err(format!("line[{i}].dahdi.echo_cancel"), ECHO_TAPS_HINT.into())
                 }
                 (BackendKind::Dahdi, Some(d)) if l.ports.is_some_and(|p| usize::from(p) != d.channels.0.len()) => {
                     err(format!("line[{i}].ports"), "a DAHDI line has one port per channel: leave `ports` out".into());

@@ -270,8 +270,10 @@ fn main() -> ExitCode {
         },
         Cmd::Ctl { socket, json, what } => ctl(&socket, json, what),
         #[cfg(target_os = "linux")]
-        Cmd::Dahdi { what: DahdiCmd::Import { file } } => dahdi_import(&file),
-        Cmd::Dahdi { what: DahdiCmd::Spans { json } } => dahdi_spans(json),
+        Cmd::Dahdi { what } => match what {
+            DahdiCmd::Import { file } => dahdi_import(&file),
+            DahdiCmd::Spans { json } => dahdi_spans(json),
+        },
         Cmd::Crm { what } => crm(what),
         Cmd::Analyze { file, zones, json } => analyze(&file, zones, json),
         Cmd::PluginHost => ExitCode::from(trunkd::plugin::host::run().clamp(0, 255) as u8),

@@ -189,16 +189,14 @@ impl RxRing {
 }
 
 struct Chan {
-    number: u16,
+    /// What the channel was opened as (number, address, path): reopening uses it too.
+    spec: DahdiChanSpec,
     channo: i32,
-    path: PathKind,
-    audio: bool,
-    /// The driver's signalling type for the channel (system.conf).
-    sig: i32,
+    /// An FXS port driven with FXO signalling (see `fxs_port`).
+    fxs_port: bool,
     /// `None` once the driver removed the channel (card unplugged, span unassigned): the
     /// fd is closed so the driver can finish, and reopened when the span is back.
     file: Option<File>,
-    spec: DahdiChanSpec,
     ev: ChanEvents,
     rx: RxRing,
     /// The last I/O error logged (an fd that keeps failing logs once).
@@ -216,9 +214,34 @@ struct Span {
     check: bool,
 }
 
+impl Chan {
+    fn number(&self) -> u16 {
+        self.spec.number
+    }
+
+    fn path(&self) -> PathKind {
+        self.spec.path
+    }
+
+    fn audio(&self) -> bool {
+        carries_audio(self.spec.path)
+    }
+}
+
+/// Every path but a D-channel carries 20 ms G.711 blocks.
+fn carries_audio(path: PathKind) -> bool {
+    path != PathKind::Hdlc
+}
+
+/// An FXS port driven with FXO signalling (fxoks/fxols): the driver plays its ring cadence
+/// and pulses kewlstart itself. (An E&M channel standing in for one in a test rig does not.)
+fn fxs_port(path: PathKind, sig: i32) -> bool {
+    path == PathKind::Fxs && sig & sys::__DAHDI_SIG_FXO != 0
+}
+
 impl Span {
     fn chan(&mut self, number: u16) -> Option<usize> {
-        self.chans.iter().position(|c| c.number == number)
+        self.chans.iter().position(|c| c.number() == number)
     }
 }
 
@@ -242,6 +265,16 @@ pub struct DriverChannel {
     pub name: String,
     pub sig: &'static str,
     pub alarms: String,
+}
+
+impl ChanAddr {
+    /// The driver's channel this address names, among `known`.
+    fn find(self, known: &[DriverChannel]) -> Option<&DriverChannel> {
+        known.iter().find(|k| match self {
+            ChanAddr::Channo(n) => k.channo == n,
+            ChanAddr::InSpan { span, pos } => k.span == span && k.pos == pos,
+        })
+    }
 }
 
 /// Every channel the driver has, in channel order (for resolving span positions and for
@@ -293,16 +326,10 @@ impl DahdiBackend {
             let mut chans = Vec::new();
             let mut spannos = Vec::new();
             for c in &s.channels {
-                let d = match c.addr {
-                    ChanAddr::Channo(n) => known
-                        .iter()
-                        .find(|k| k.channo == n)
-                        .ok_or_else(|| DahdiError::NoChanno { name: s.name.clone(), number: c.number, channo: n })?,
-                    ChanAddr::InSpan { span, pos } => known
-                        .iter()
-                        .find(|k| k.span == span && k.pos == pos)
-                        .ok_or_else(|| DahdiError::NoChannel { name: s.name.clone(), span, pos })?,
-                };
+                let d = c.addr.find(&known).ok_or_else(|| match c.addr {
+                    ChanAddr::Channo(channo) => DahdiError::NoChanno { name: s.name.clone(), number: c.number, channo },
+                    ChanAddr::InSpan { span, pos } => DahdiError::NoChannel { name: s.name.clone(), span, pos },
+                })?;
                 if let Some((_, first)) = used.iter().find(|(n, _)| *n == d.channo) {
                     return Err(DahdiError::Twice { channo: d.channo, first: first.clone(), second: s.name.clone() });
                 }
@@ -322,7 +349,10 @@ impl DahdiBackend {
                 name: s.name.clone(),
                 kind: s.kind,
                 law: s.law,
-                channels: chans.iter().map(|c| ChanDesc { number: c.number, path: c.path, audio: c.audio }).collect(),
+                channels: chans
+                    .iter()
+                    .map(|c| ChanDesc { number: c.number(), path: c.path(), audio: c.audio() })
+                    .collect(),
             });
             spans.push(Span {
                 spec: s.clone(),
@@ -337,7 +367,7 @@ impl DahdiBackend {
         // The far end's CAS bits as they are now: the stacks start from the line's state.
         for si in 0..b.spans.len() {
             for ci in 0..b.spans[si].chans.len() {
-                if b.spans[si].chans[ci].path == PathKind::Cas {
+                if b.spans[si].chans[ci].path() == PathKind::Cas {
                     b.read_bits(si, ci);
                 }
             }
@@ -359,11 +389,11 @@ impl DahdiBackend {
                     break;
                 }
                 Err(e) => {
-                    tracing::debug!(span = %s.spec.name, chan = c.number, "GETEVENT: {e}");
+                    tracing::debug!(span = %s.spec.name, chan = c.number(), "GETEVENT: {e}");
                     break;
                 }
             };
-            tracing::trace!(span = %s.spec.name, chan = c.number, "DAHDI event {ev:?}");
+            tracing::trace!(span = %s.spec.name, chan = c.number(), "DAHDI event {ev:?}");
             let fx = c.ev.map(ev, &mut self.lines);
             if fx.removed {
                 self.gone(si, ci);
@@ -394,13 +424,13 @@ impl DahdiBackend {
         match sys::get_rx_bits(file) {
             Ok(bits) => c.ev.rx_bits(bits, &mut self.lines),
             Err(Errno::ENODEV) => self.gone(si, ci),
-            Err(e) => tracing::debug!(chan = c.number, "GETRXBITS: {e}"),
+            Err(e) => tracing::debug!(chan = c.number(), "GETRXBITS: {e}"),
         }
         self.flush_lines(si, ci);
     }
 
     fn flush_lines(&mut self, si: usize, ci: usize) {
-        let chan = self.spans[si].chans[ci].number;
+        let chan = self.spans[si].chans[ci].number();
         self.pending.extend(self.lines.drain(..).map(|event| BackendEvent::Line { span: si, chan, event }));
     }
 
@@ -431,7 +461,7 @@ impl DahdiBackend {
         let s = &mut self.spans[si];
         let c = &mut s.chans[ci];
         if c.file.take().is_some() {
-            tracing::warn!(span = %s.spec.name, chan = c.number, channo = c.channo, "DAHDI channel removed by the driver");
+            tracing::warn!(span = %s.spec.name, chan = c.number(), channo = c.channo, "DAHDI channel removed by the driver");
         }
         c.rx = RxRing::new();
         s.check = true;
@@ -459,21 +489,14 @@ impl DahdiBackend {
                 if c.file.is_some() {
                     continue;
                 }
-                let channo = match c.spec.addr {
-                    ChanAddr::Channo(n) => Some(n),
-                    ChanAddr::InSpan { span, pos } => known
-                        .get_or_insert_with(|| driver_channels(&self.ctl))
-                        .iter()
-                        .find(|k| k.span == span && k.pos == pos)
-                        .map(|k| k.channo),
-                };
-                let Some(channo) = channo else { continue };
+                let known = known.get_or_insert_with(|| driver_channels(&self.ctl));
+                let Some(channo) = c.spec.addr.find(known).map(|k| k.channo) else { continue };
                 match open_chan(&span.spec, &c.spec, channo) {
                     Ok(new) => {
-                        tracing::info!(span = %span.spec.name, chan = new.number, channo, "DAHDI channel back");
+                        tracing::info!(span = %span.spec.name, chan = new.number(), channo, "DAHDI channel back");
                         self.spans[si].chans[ci] = new;
                         self.spans[si].check = true;
-                        if self.spans[si].chans[ci].path == PathKind::Cas {
+                        if self.spans[si].chans[ci].path() == PathKind::Cas {
                             self.read_bits(si, ci);
                         }
                     }
@@ -551,7 +574,7 @@ impl DahdiBackend {
                 // dropped, counted by the caller.
                 Io::Stop => return Ok(false),
                 Io::Failed(source) => {
-                    return Err(BackendError::Io { span: si, chan: self.spans[si].chans[ci].number, source })
+                    return Err(BackendError::Io { span: si, chan: self.spans[si].chans[ci].number(), source })
                 }
             }
         }
@@ -608,7 +631,7 @@ fn log_failure(span: &str, c: &mut Chan, what: &str, e: &std::io::Error) {
     let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
     if c.failing != Some(errno) {
         c.failing = Some(errno);
-        tracing::warn!(span, chan = c.number, channo = c.channo, "DAHDI {what}: {e}");
+        tracing::warn!(span, chan = c.number(), channo = c.channo, "DAHDI {what}: {e}");
     }
 }
 
@@ -630,7 +653,7 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
             need,
         });
     }
-    let audio = c.path != PathKind::Hdlc;
+    let audio = carries_audio(c.path);
     if audio {
         sys::set_blocksize(&fd, BLOCK as i32).map_err(setup("SET_BLOCKSIZE"))?;
         sys::set_bufinfo(&fd, &sys::DahdiBufferinfo::immediate(4, BLOCK as i32)).map_err(setup("SET_BUFINFO"))?;
@@ -651,7 +674,7 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
         // early (a 2 s US ring under a 1 s China zone): one long ring-on, with a rest
         // should we ever stop driving it.
         // (Not fatal: rings would be only as long as that zone's.)
-        if c.path == PathKind::Fxs && p.sigtype & sys::__DAHDI_SIG_FXO != 0 {
+        if fxs_port(c.path, p.sigtype) {
             if let Err(e) = sys::set_cadence(&fd, &RING_HOLD_MS) {
                 tracing::warn!(span = %s.name, chan = c.number, channo, "DAHDI SETCADENCE: {e}");
             }
@@ -674,13 +697,10 @@ fn open_chan(s: &DahdiSpanSpec, c: &DahdiChanSpec, channo: i32) -> Result<Chan, 
         }
     }
     Ok(Chan {
-        number: c.number,
-        channo,
-        path: c.path,
-        audio,
-        sig: p.sigtype,
-        file: Some(file),
         spec: c.clone(),
+        channo,
+        fxs_port: fxs_port(c.path, p.sigtype),
+        file: Some(file),
         ev: ChanEvents::new(c.path),
         rx: RxRing::new(),
         failing: None,
@@ -707,7 +727,7 @@ impl Backend for DahdiBackend {
                 for (ci, c) in s.chans.iter().enumerate() {
                     let Some(file) = &c.file else { continue };
                     let mut flags = PollFlags::POLLPRI;
-                    if c.path == PathKind::Hdlc {
+                    if c.path() == PathKind::Hdlc {
                         flags |= PollFlags::POLLIN;
                     }
                     fds.push(PollFd::new(file.as_fd(), flags));
@@ -740,7 +760,7 @@ impl Backend for DahdiBackend {
             if r.contains(PollFlags::POLLPRI) {
                 self.take_events(si, ci);
             }
-            if r.contains(PollFlags::POLLIN) && self.spans[si].chans[ci].path == PathKind::Hdlc {
+            if r.contains(PollFlags::POLLIN) && self.spans[si].chans[ci].path() == PathKind::Hdlc {
                 self.read_hdlc(si, ci);
             }
         }
@@ -759,7 +779,7 @@ impl Backend for DahdiBackend {
         for _ in 0..8 {
             let s = &mut self.spans[si];
             let c = &mut s.chans[ci];
-            if !c.audio {
+            if !c.audio() {
                 return false;
             }
             let Some(file) = c.file.as_mut() else {
@@ -797,7 +817,7 @@ impl Backend for DahdiBackend {
 
     fn write_audio(&mut self, span: usize, chan: u16, frame: &Frame) -> Result<(), BackendError> {
         let (si, ci) = self.locate(span, chan)?;
-        if !self.spans[si].chans[ci].audio {
+        if !self.spans[si].chans[ci].audio() {
             return Err(BackendError::Unsupported { span, chan, what: "audio on a D-channel" });
         }
         let mut block = [0u8; BLOCK];
@@ -814,7 +834,7 @@ impl Backend for DahdiBackend {
 
     fn transmit(&mut self, _now: Instant, span: usize, chan: u16, cmd: LineCmd) -> Result<(), BackendError> {
         let (si, ci) = self.locate(span, chan)?;
-        let path = self.spans[si].chans[ci].path;
+        let path = self.spans[si].chans[ci].path();
         let io = |e: Errno| BackendError::Io { span, chan, source: sys::to_io(e) };
         let unsupported = |what| Err(BackendError::Unsupported { span, chan, what });
         match cmd {
@@ -850,8 +870,7 @@ impl Backend for DahdiBackend {
                 let Some(file) = &c.file else { return Err(io(Errno::ENODEV)) };
                 // An FXS port (FXO signalling): the driver's ONHOOK drops battery for the
                 // kewlstart pulse only from the off-hook state, and restores it itself.
-                let fxs_port = path == PathKind::Fxs && c.sig & sys::__DAHDI_SIG_FXO != 0;
-                let ops: &[sys::HookOp] = match (fxs_port, h) {
+                let ops: &[sys::HookOp] = match (c.fxs_port, h) {
                     (true, HookCmd::OnHook) => &[sys::HookOp::OffHook, sys::HookOp::OnHook],
                     (true, HookCmd::OffHook) => &[],
                     _ => &[h.into()],
