@@ -376,8 +376,8 @@ impl DtmfDetector {
             let dev = f64::from(cfg.max_freq_deviation_pct.clamp(0.0, 5.0)) / 100.0;
             let max_adv = tau * f64::from(f) * dev * HOP as f64 / fs; // < π/2 up to 6%
             cos_max[i] = max_adv.cos() as f32;
-            let (num, den) = offset_gain(cos_max[i]);
-            max_gain[i] = UNMIX_GAIN * num / den;
+            let (num, den) = offset_gain(cos_max[i], 1.0);
+            max_gain[i] = UNMIX_GAIN * (num / den) as f32;
         }
         let db = |d: f32| 10f32.powf(d.max(0.0) / 10.0);
         // G(Δ) = Σ w[n] e^{jΔn} over the 1-2-1 window, in closed form
@@ -579,7 +579,7 @@ impl DtmfDetector {
         let (pr, pc) = self.unmix(r, c - 4, self.bank.window(r), self.bank.window(c));
         // The exact checks on pr·gr and pc·gc, with the offset gains g = n / d multiplied
         // out (no division); cos θ = re / |phase| (re > 0 here).
-        let ((nr, dr), (nc, dc)) = (offset_gain_of(phr.0, qr), offset_gain_of(phc.0, qc));
+        let ((nr, dr), (nc, dc)) = (offset_gain(phr.0, qr), offset_gain(phc.0, qc));
         let (pr, pc) = (f64::from(pr) * nr, f64::from(pc) * nc);
         let min_power = f64::from(self.min_power);
         let level_ok = (pr >= min_power * dr) & (pc >= min_power * dc);
@@ -968,59 +968,6 @@ fn mul_add<const FMA: bool>(c: f32, a: f32, t: f32) -> f32 {
     }
 }
 
-/// Energy (sum of squares) of a sub-block, with eight partial sums: the reference for
-/// `convert`, which takes it from the folded values.
-#[cfg(test)]
-fn block_energy(block: &[f32; HOP]) -> f32 {
-    let mut e8 = [0.0f32; 8];
-    for chunk in block.chunks_exact(8) {
-        for (e, &x) in e8.iter_mut().zip(chunk) {
-            *e += x * x;
-        }
-    }
-    let [a, b, c, d, e, f, g, h] = e8;
-    ((a + e) + (b + f)) + ((c + g) + (d + h))
-}
-
-/// One hop of the bank for a sub-block given as floats, outside the batch path: its
-/// energy and, unless it is below `quiet_energy`, the window's power per tone. The tests
-/// compare its dispatched (AVX2 and FMA) clone with [`hop_kernel`] for the baseline.
-#[cfg(test)]
-#[multiversion(targets("x86_64+avx2+fma"))]
-fn analyse_hop(bank: &mut Bank, block: &[f32; HOP], quiet_energy: f32) -> (f32, Option<[f32; 8]>) {
-    let energy = block_energy(block);
-    if energy < quiet_energy {
-        if target_cfg_f!(target_feature = "fma") {
-            bank.step_quiet::<true>();
-        } else {
-            bank.step_quiet::<false>();
-        }
-        return (energy, None);
-    }
-    let pow = if target_cfg_f!(target_feature = "fma") {
-        hop_kernel::<true>(bank, block)
-    } else {
-        hop_kernel::<false>(bank, block)
-    };
-    (energy, Some(pow))
-}
-
-/// Folds, transforms and shifts into the bank one loud sub-block given as floats.
-#[cfg(test)]
-#[inline(always)]
-fn hop_kernel<const FMA: bool>(bank: &mut Bank, block: &[f32; HOP]) -> [f32; 8] {
-    let mut sd = [0.0f32; HOP];
-    let (early, late) = block.split_at(HOP / 2);
-    let (sums, diffs) = sd.split_at_mut(HOP / 2);
-    for (((s, d), &p), &q) in sums.iter_mut().zip(diffs.iter_mut()).zip(late).zip(early.iter().rev()) {
-        *s = p + q;
-        *d = p - q;
-    }
-    let [x] = dftk::<FMA, 1>(bank, [&sd]);
-    bank.quiet_run = 0;
-    bank.advance::<FMA>(&x)
-}
-
 /// Whether the measured column frequency is (within [`OCTAVE_GUARD_HZ`]) twice the
 /// measured row frequency, from the phase advances of row `r` and column `c`. Only
 /// evaluated for windows passing every other check.
@@ -1044,26 +991,19 @@ fn small_atan2(y: f32, x: f32) -> f32 {
 /// The largest value [`small_atan2`] returns for x > 0 (at |z| = 1).
 const ATAN_MAX: f32 = 1.0 / 1.28;
 
-/// Power correction for a tone `Δf` off its bin, from `cos θ`, θ = 2πΔf·HOP/fs: the
-/// 1-2-1 window reads `cos²(θ/2) · sinc(θ/2)` of the amplitude (the sub-block Dirichlet
-/// kernel is a sinc to within 0.1% here). Without it a tone 1.5% off at 1633 Hz reads
-/// 1.5 dB low and would fail the level and twist limits early.
-/// Returned as (numerator, denominator), both positive, so callers can avoid dividing.
+/// Power correction for a tone `Δf` off its bin, from `cos θ = re / √q` (θ = 2πΔf·HOP/fs,
+/// the phase advance `re + j·im` with `q = re² + im²`, re > 0): the 1-2-1 window reads
+/// `cos²(θ/2) · sinc(θ/2)` of the amplitude (the sub-block Dirichlet kernel is a sinc to
+/// within 0.1% here), and `1/sinc²(x) ≈ 1 + sin²x/3` for the |x| ≤ 0.7 that pass the
+/// frequency check. Without it a tone 1.5% off at 1633 Hz reads 1.5 dB low and would fail
+/// the level and twist limits early.
+///
+/// Returned as (numerator, denominator), both positive, multiplied out so that callers
+/// take a square root but no division (a division's latency sits on the path to every
+/// tone window's verdict): with m = √q, n/d = 2m(7m − re) / (3(m + re)²). In f64, because
+/// m grows with the square of the signal and the products would overflow f32.
 #[inline]
-fn offset_gain(cos_theta: f32) -> (f32, f32) {
-    let c = cos_theta.clamp(0.0, 1.0);
-    let half_cos2 = (1.0 + c) * 0.5; // cos²(θ/2)
-    let half_sin2 = (1.0 - c) * 0.5; // sin²(θ/2)
-                                     // 1/sinc²(x) ≈ 1 + x²/3 ≈ 1 + sin²x/3 for the |x| ≤ 0.7 that pass the frequency check.
-    (1.0 + half_sin2 * (1.0 / 3.0), half_cos2 * half_cos2)
-}
-
-/// [`offset_gain`] of `cos θ = re / √q` (re > 0), multiplied out so that it takes a
-/// square root but no division (a division's latency sits on the path to every tone
-/// window's verdict): with m = √q, n/d = 2m(7m − re) / (3(m + re)²). In f64, because m
-/// grows with the square of the signal and the products would overflow f32.
-#[inline]
-fn offset_gain_of(re: f32, q: f32) -> (f64, f64) {
+fn offset_gain(re: f32, q: f32) -> (f64, f64) {
     let (m, re) = (f64::from(q.sqrt()), f64::from(re));
     let s = m + re;
     (2.0 * m * (7.0 * m - re), 3.0 * s * s)

@@ -474,38 +474,6 @@ fn octave_pairs_are_not_digits() {
 }
 
 #[test]
-fn dispatched_and_baseline_kernels_agree() {
-    // `analyse_hop` may run a clone compiled for AVX2 and FMA; the baseline body must give
-    // the same numbers to float rounding.
-    let mut x = synth(&[tone('7', 60), offset('B', 1.5, -1.5)]);
-    add_noise(&mut x, 300.0, 5);
-    let mut x = quantise(&x);
-    x.extend(speech(1, 77, -12.0));
-    let det = DtmfDetector::new(DtmfRxConfig::default());
-    let (mut fast, mut base) = (det.bank.clone(), det.bank.clone());
-    for hop in x.chunks_exact(HOP) {
-        let block: [f32; HOP] = std::array::from_fn(|i| f32::from(hop[i]));
-        let (e, pow) = analyse_hop(&mut fast, &block, 0.0);
-        let want = hop_kernel::<false>(&mut base, &block);
-        // The batch path's conversion: exact folds, and the energy to float rounding.
-        let (mut folded, mut energy) = ([[0.0; HOP]; BATCH], [0.0; BATCH]);
-        convert(hop, &mut folded, &mut energy);
-        for k in 0..HOP / 2 {
-            let (p, q) = (block[HOP / 2 + k], block[HOP / 2 - 1 - k]);
-            assert_eq!((folded[0][k], folded[0][HOP / 2 + k]), (p + q, p - q));
-        }
-        assert!((energy[0] - e).abs() <= 1e-6 * e.max(1.0), "{} {e}", energy[0]);
-        let pow = pow.unwrap_or_default();
-        for (p, w) in pow.iter().zip(&want) {
-            assert!(
-                (p - w).abs() <= 1e-3 * w.max(1.0) + 1e-4 * pow.iter().fold(0.0f32, |m, &v| m.max(v)),
-                "{pow:?} {want:?}"
-            );
-        }
-    }
-}
-
-#[test]
 fn quiet_gate_keeps_events() {
     // Sub-blocks too weak to hold two tones at the minimum level skip the filters; the
     // events must be those of the detector without that shortcut.
@@ -534,11 +502,12 @@ fn quiet_gate_keeps_events() {
 }
 
 #[test]
-fn dispatched_and_baseline_batch_paths_give_the_same_events() {
+fn dispatched_and_baseline_paths_agree() {
     // `process` runs `analyse`, which may be the clone compiled for AVX2 and FMA; the
-    // baseline body (`analyse_with::<false>`, no fused multiply-add) must decide the same:
-    // digits in noise, off-nominal and twisted digits, then speech and music, in whole
-    // and partial batches.
+    // baseline body (`analyse_with::<false>`, no fused multiply-add) must give the same
+    // window powers to float rounding and decide the same: digits in noise, off-nominal
+    // and twisted digits, then speech and music. Once hop by hop (every window compared),
+    // once in 20 ms frames with every seventh frame hop by hop (whole and partial batches).
     let mut parts: Vec<Tone> = ALL.chars().flat_map(|d| [tone(d, 50), silence(45)]).collect();
     parts.extend([offset('B', 1.5, -1.5), silence(50), twisted('7', -24.0, -17.0), silence(50)]);
     let mut x = synth(&parts);
@@ -546,22 +515,40 @@ fn dispatched_and_baseline_batch_paths_give_the_same_events() {
     let mut x = quantise(&x);
     x.extend(speech(2, 78, -12.0));
     x.extend(crate::dsp::testsig::music(2, 79, -12.0));
-    let mut fast = DtmfDetector::new(DtmfRxConfig::default());
-    let mut base = DtmfDetector::new(DtmfRxConfig::default());
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for (i, frame) in x.chunks(160).enumerate() {
-        // Every seventh frame in single sub-blocks: the partial-batch paths.
-        let step = if i % 7 == 3 { HOP } else { 160 };
-        for part in frame.chunks(step) {
-            fast.process(part);
-            for sub in part.chunks(BATCH * HOP) {
-                convert(sub, &mut base.folded, &mut base.energy);
-                analyse_with::<false>(&mut base, sub.len() / HOP);
+    x.truncate(x.len() / HOP * HOP);
+    let powers = |d: &DtmfDetector| -> [f32; 8] {
+        std::array::from_fn(|i| d.bank.win_re[i] * d.bank.win_re[i] + d.bank.win_im[i] * d.bank.win_im[i])
+    };
+    for hop_by_hop in [true, false] {
+        let mut fast = DtmfDetector::new(DtmfRxConfig::default());
+        let mut base = DtmfDetector::new(DtmfRxConfig::default());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (i, frame) in x.chunks(BATCH * HOP).enumerate() {
+            let step = if hop_by_hop || i % 7 == 3 { HOP } else { BATCH * HOP };
+            for part in frame.chunks(step) {
+                fast.process(part);
+                convert(part, &mut base.folded, &mut base.energy);
+                // The conversion: exact folds, and the energy to float rounding.
+                for (k, block) in part.chunks_exact(HOP).enumerate() {
+                    let f = |j: usize| f32::from(block[j]);
+                    for m in 0..HOP / 2 {
+                        let (p, q) = (f(HOP / 2 + m), f(HOP / 2 - 1 - m));
+                        assert_eq!((base.folded[k][m], base.folded[k][HOP / 2 + m]), (p + q, p - q));
+                    }
+                    let e: f64 = block.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                    assert!((f64::from(base.energy[k]) - e).abs() <= 1e-6 * e.max(1.0), "{} {e}", base.energy[k]);
+                }
+                analyse_with::<false>(&mut base, part.len() / HOP);
+                let (p, w) = (powers(&fast), powers(&base));
+                let top = p.iter().fold(0.0f32, |m, &v| m.max(v));
+                for (p, w) in p.iter().zip(&w) {
+                    assert!((p - w).abs() <= 1e-3 * w.max(1.0) + 1e-4 * top, "{p} {w}");
+                }
             }
+            a.extend(std::iter::from_fn(|| fast.poll_event()));
+            b.extend(std::iter::from_fn(|| base.poll_event()));
         }
-        a.extend(std::iter::from_fn(|| fast.poll_event()));
-        b.extend(std::iter::from_fn(|| base.poll_event()));
+        assert_eq!(a, b);
+        assert_eq!(digits(&a), format!("{ALL}B7"));
     }
-    assert_eq!(a, b);
-    assert_eq!(digits(&a), format!("{ALL}B7"));
 }
