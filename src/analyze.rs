@@ -114,19 +114,19 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
             .map(|z| all.iter().find(|b| b.name == *z).cloned().ok_or_else(|| AnalyzeError::Zone(z.clone())))
             .collect::<Result<_, _>>()?
     };
-    let mut dtmf = DtmfDetector::new(DtmfRxConfig::default());
+    let dtmf_cfg = DtmfRxConfig::default();
+    let mut dtmf = DtmfDetector::new(dtmf_cfg);
     let mut cid = CallerIdDetector::new(CidDetect::Auto);
     let mut fax = FaxToneDetector::new();
     let mut progress: Vec<(String, ProgressDetector)> =
         zones.iter().map(|z| (z.name.clone(), ProgressDetector::new(z, ProgressConfig::default()))).collect();
     // Per direction: the detector and the signal on now, with its start.
-    type R2State = (R2Direction, R2MfDetector, Option<(u8, u64)>);
-    let mut r2: Vec<R2State> = [R2Direction::Forward, R2Direction::Backward]
+    let mut r2: Vec<(R2MfDetector, Option<(u8, u64)>)> = [R2Direction::Forward, R2Direction::Backward]
         .into_iter()
-        .map(|d| (d, R2MfDetector::new(d, R2MfRxConfig::default()), None))
+        .map(|d| (R2MfDetector::new(d, R2MfRxConfig::default()), None))
         .collect();
     let mut out = Vec::new();
-    let mut digits = DigitTimes::default();
+    let mut digits = DigitTimes::new(&dtmf_cfg);
     for block in samples.chunks(crate::dsp::FRAME_SAMPLES) {
         dtmf.process(block);
         digits.drain(&mut dtmf, &mut out);
@@ -144,9 +144,9 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
                 out.push(Finding::Tone { at: secs(ev.at_sample), tone: ev.tone.name().into(), zone: zone.clone() });
             }
         }
-        for (dir, d, on) in &mut r2 {
+        for (d, on) in &mut r2 {
             d.process(block);
-            drain_r2(*dir, d, on, &mut out);
+            drain_r2(d, on, &mut out);
         }
     }
     // A digit or signal still on when the recording stops (or stopping just before) ends
@@ -155,9 +155,9 @@ pub fn analyze_samples(samples: &[i16], opts: &AnalyzeOptions) -> Result<Vec<Fin
     let tail = [0i16; FLUSH_MS as usize * 8];
     dtmf.process(&tail);
     digits.drain(&mut dtmf, &mut out);
-    for (dir, d, on) in &mut r2 {
+    for (d, on) in &mut r2 {
         d.process(&tail);
-        drain_r2(*dir, d, on, &mut out);
+        drain_r2(d, on, &mut out);
     }
     out.sort_by(|a, b| a.at().total_cmp(&b.at()));
     Ok(out)
@@ -176,21 +176,26 @@ fn ms_samples(ms: u32) -> u64 {
 }
 
 /// Turns the DTMF detector's Begin/End events into digits with their start times.
-#[derive(Default)]
 struct DigitTimes {
-    /// Start of the digit on now (Begin comes the minimum on time after it).
+    /// The detector's minimum on and off times, ms: Begin comes the one after the tone
+    /// started, End the other after it stopped.
+    min_on_ms: u32,
+    min_off_ms: u32,
+    /// Start of the digit on now.
     began: Option<u64>,
 }
 
 impl DigitTimes {
+    fn new(cfg: &DtmfRxConfig) -> DigitTimes {
+        DigitTimes { min_on_ms: cfg.min_on_ms, min_off_ms: cfg.min_off_ms, began: None }
+    }
+
     fn drain(&mut self, dtmf: &mut DtmfDetector, out: &mut Vec<Finding>) {
-        let cfg = DtmfRxConfig::default();
         while let Some(ev) = dtmf.poll_event() {
             match ev.kind {
-                DtmfEventKind::Begin => self.began = Some(ev.at_sample.saturating_sub(ms_samples(cfg.min_on_ms))),
+                DtmfEventKind::Begin => self.began = Some(ev.at_sample.saturating_sub(ms_samples(self.min_on_ms))),
                 DtmfEventKind::End { duration_ms } => {
-                    // (End comes the minimum off time after the tone stopped.)
-                    let from_end = ev.at_sample.saturating_sub(ms_samples(cfg.min_off_ms + duration_ms));
+                    let from_end = ev.at_sample.saturating_sub(ms_samples(self.min_off_ms + duration_ms));
                     let began = self.began.take().unwrap_or(from_end);
                     out.push(Finding::Dtmf { at: secs(began), digit: ev.digit, duration_ms });
                 }
@@ -201,17 +206,17 @@ impl DigitTimes {
 
 /// The R2 MF signals `d` has decided since the last call, with their start times and
 /// durations (each decision comes the detector's minimum on or off time late).
-fn drain_r2(dir: R2Direction, d: &mut R2MfDetector, on: &mut Option<(u8, u64)>, out: &mut Vec<Finding>) {
-    let cfg = R2MfRxConfig::default();
+fn drain_r2(d: &mut R2MfDetector, on: &mut Option<(u8, u64)>, out: &mut Vec<Finding>) {
+    let (min_on_ms, min_off_ms) = (d.config().min_on_ms, d.config().min_off_ms);
     while let Some(ev) = d.poll() {
         if let Some((sig, t0)) = on.take() {
-            let ended = ev.at_sample.saturating_sub(ms_samples(cfg.min_off_ms));
+            let ended = ev.at_sample.saturating_sub(ms_samples(min_off_ms));
             let duration_ms = (ended.saturating_sub(t0) * 1000 / u64::from(SAMPLE_RATE)) as u32;
-            let direction = if dir == R2Direction::Forward { "forward" } else { "backward" };
+            let direction = if d.direction() == R2Direction::Forward { "forward" } else { "backward" };
             let signal = signal_char(sig).unwrap_or('?');
             out.push(Finding::R2Mf { at: secs(t0), direction: direction.into(), signal, duration_ms });
         }
-        *on = ev.signal.map(|s| (s, ev.at_sample.saturating_sub(ms_samples(cfg.min_on_ms))));
+        *on = ev.signal.map(|s| (s, ev.at_sample.saturating_sub(ms_samples(min_on_ms))));
     }
 }
 
