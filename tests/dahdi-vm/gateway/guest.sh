@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs inside the VM (cwd /test; see trunkd.sh): two trunkd daemons on the six looped
-# spans of system.conf, A placing calls that B's answer.lua takes. Each call checks
-# audio both ways (DTMF digits sent by one script, collected by the other). Then span 2
-# is destroyed and re-created, as a card or a TDMoE peer disappears and comes back.
+# spans of system.conf, A placing calls that B answers (and B one that A answers), both
+# ends running scripts/exchange.lua. Each call checks audio both ways (DTMF digits sent
+# by one side, collected by the other). Then span 2 is destroyed and re-created, as a
+# card or a TDMoE peer disappears and comes back.
 T=/test/trunkd
 fails=0
 pass() { echo "PASS: $*"; }
@@ -59,8 +60,8 @@ fi
 ctl a spans
 ctl b spans
 
-# call LABEL FROM-GROUP NUMBER TO-GROUP [FROM]: daemon FROM (a, or b) originates with
-# caller.lua, the other answers with answer.lua; each script logs the digits it heard.
+# call LABEL FROM-GROUP NUMBER TO-GROUP [FROM]: daemon FROM (a, or b) originates, the
+# other answers, both running exchange.lua, which logs the digits each side heard.
 calls=0
 call() {
     calls=$((calls + 1))
@@ -69,7 +70,7 @@ call() {
     # Right after a D-channel comes (back) up the B-channels are being restarted: a
     # refusal then is "no idle channel yet"; try again for a few seconds, as a user would.
     tries=0
-    until ctl "$from" originate "$2" "$3" --script caller.lua >/tmp/originate.out 2>&1; do
+    until ctl "$from" originate "$2" "$3" --script exchange.lua >/tmp/originate.out 2>&1; do
         tries=$((tries + 1))
         if [ $tries -ge 10 ]; then
             cat /tmp/originate.out
@@ -110,7 +111,7 @@ kill -TERM $B
 wait $B
 if /test/spanctl destroy loc 1:1 31; then
     if wait_spans a "pri-net .*RED" 15; then pass "pri-net in RED alarm after its far end went away"; else fail "no RED on pri-net"; fi
-    if ctl a originate pri-net 100 --script caller.lua; then fail "a call was placed on a span in alarm"; else pass "calls refused on a span in alarm"; fi
+    if ctl a originate pri-net 100 --script exchange.lua; then fail "a call was placed on a span in alarm"; else pass "calls refused on a span in alarm"; fi
 else
     fail "spanctl destroy"
 fi
